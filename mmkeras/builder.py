@@ -1,0 +1,185 @@
+"""`build_model`: the same encoders, any fusion strategy, one head."""
+
+import math
+
+import keras
+from keras import layers
+
+from mmkeras import fusion as fusion_lib
+from mmkeras.encoders.views import encoder_view
+from mmkeras.head import check_num_classes, classification_head
+from mmkeras.layers import PaddingMask
+
+# Early fusion reads image feature maps as tokens; larger maps are average
+# pooled down to at most this many positions so the joint attention stays cheap.
+MAX_IMAGE_TOKENS = 64
+
+
+def build_model(encoders, fusion="concat", num_classes=2, *, binary=False,
+                head_units=(128,), dropout=0.0, compile=True, optimizer="adam",
+                learning_rate=1e-3, name=None):
+    """Builds a functional multimodal classifier.
+
+    Each modality's input goes through its encoder; the fusion joins them at
+    its level (see `mmkeras.fusion`); a classification head gives class
+    probabilities. With one encoder it builds the unimodal baseline.
+
+    Args:
+        encoders: Dict `{modality name: encoder}`; each encoder is a
+            functional `keras.Model` with one input, e.g. from
+            `mmkeras.encoders`. The model's inputs get the modality names, so
+            it takes a dict keyed like the encoders (and like the tf.data
+            elements of `mmkeras.datasets`). Encoders are used as given and
+            renamed `"<modality>_encoder"`: build fresh ones for each model
+            unless you want to share weights.
+        fusion: A name from `mmkeras.fusion.FUSIONS` or a fusion layer.
+        num_classes: Number of classes (>= 2).
+        binary: One sigmoid output (`num_classes` must be 2).
+        head_units: Hidden widths of the classification head(s).
+        dropout: Dropout rate in the head(s).
+        compile: Compile with `optimizer`, sparse categorical (or binary)
+            cross-entropy on integer labels, and accuracy.
+        optimizer: Optimizer name or instance.
+        learning_rate: Learning rate when `optimizer` is a name.
+        name: Model name; defaults to `"<fusion>_fusion"` or
+            `"<modality>_only"`.
+
+    Returns:
+        A `keras.Model`.
+
+    Example:
+
+    ```python
+    model = mmkeras.build_model(
+        encoders={"image": mmkeras.encoders.image_cnn(input_shape=(28, 28, 1)),
+                  "audio": mmkeras.encoders.sequence_lstm(input_shape=(None, 13))},
+        fusion="concat", num_classes=10)
+    model.fit({"image": x_image, "audio": x_audio}, y, epochs=5)
+    ```
+    """
+    _check_encoders(encoders)
+    check_num_classes(num_classes, binary)
+    given_by_name = isinstance(fusion, str)
+    fusion_layer = fusion_lib.get(fusion)
+    fusion_name = fusion_lib.name_of(fusion_layer)
+    level = fusion_layer.fusion_level
+    if level == "decision" and getattr(fusion_layer, "binary", binary) != binary:
+        if not given_by_name:
+            raise ValueError(
+                f"The late-fusion layer has binary={fusion_layer.binary} but the "
+                f"model has binary={binary}; make them agree."
+            )
+        fusion_layer.binary = binary
+
+    inputs = {}
+    for modality, encoder in encoders.items():
+        spec = encoder.inputs[0]
+        inputs[modality] = keras.Input(
+            shape=tuple(spec.shape[1:]), dtype=spec.dtype, name=modality
+        )
+        encoder.name = f"{modality}_encoder"
+
+    head_kwargs = dict(num_classes=num_classes, binary=binary, units=tuple(head_units),
+                       dropout=dropout)
+    if level == "early":
+        tokens, masks = [], []
+        for modality, encoder in encoders.items():
+            token_seq, mask = _early_tokens(modality, encoder, inputs[modality])
+            tokens.append(token_seq)
+            masks.append(mask)
+        fused = fusion_layer(tokens, mask=masks)
+        outputs = classification_head(**head_kwargs, name="head")(fused)
+    elif level == "feature":
+        embeddings = [encoders[m](inputs[m]) for m in encoders]
+        fused = fusion_layer(embeddings)
+        outputs = classification_head(**head_kwargs, name="head")(fused)
+    else:
+        logits = [
+            classification_head(**head_kwargs, output="logits", name=f"{m}_head")(
+                encoders[m](inputs[m])
+            )
+            for m in encoders
+        ]
+        outputs = fusion_layer(logits)
+
+    if name is None:
+        name = f"{next(iter(encoders))}_only" if len(encoders) == 1 else f"{fusion_name}_fusion"
+    model = keras.Model(inputs, outputs, name=name)
+    if compile:
+        if isinstance(optimizer, str):
+            optimizer = keras.optimizers.get(
+                {"class_name": optimizer, "config": {"learning_rate": learning_rate}}
+            )
+        model.compile(
+            optimizer=optimizer,
+            loss="binary_crossentropy" if binary else "sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+    return model
+
+
+def _check_encoders(encoders):
+    if not isinstance(encoders, dict):
+        raise TypeError(
+            "`encoders` must be a dict {modality name: encoder model}. "
+            f"Received: encoders of type {type(encoders).__name__}"
+        )
+    if not encoders:
+        raise ValueError(
+            "`encoders` is empty; give at least one, e.g. "
+            "{'image': mmkeras.encoders.image_cnn()}. Received: encoders={}"
+        )
+    for modality, encoder in encoders.items():
+        if not isinstance(modality, str) or not modality.isidentifier():
+            raise ValueError(
+                "Modality names must be identifiers (they name the model's inputs). "
+                f"Received: {modality!r}"
+            )
+        if not isinstance(encoder, keras.Model):
+            raise TypeError(
+                f"The encoder for {modality!r} must be a keras.Model (see "
+                f"mmkeras.encoders). Received: {type(encoder).__name__}"
+            )
+        if len(encoder.inputs) != 1:
+            raise ValueError(
+                f"The encoder for {modality!r} must have exactly one input. "
+                f"Received: {len(encoder.inputs)} inputs"
+            )
+        if len(encoder.outputs) != 1 or len(encoder.outputs[0].shape) != 2:
+            raise ValueError(
+                f"The encoder for {modality!r} must output one (batch, features) "
+                f"embedding. Received: outputs {[tuple(o.shape) for o in encoder.outputs]}"
+            )
+
+
+def _early_tokens(modality, encoder, inputs):
+    """An encoder's stem features as `(batch, tokens, features)` plus a mask."""
+    stem = encoder_view(encoder, "stem")
+    stem.name = f"{modality}_stem"
+    x = stem(inputs)
+    mask = None
+    if len(x.shape) == 4:
+        height, width = x.shape[1], x.shape[2]
+        if height is None or width is None:
+            raise ValueError(
+                f"Early fusion needs a fixed image size for {modality!r}. "
+                f"Received: stem shape {tuple(x.shape)}"
+            )
+        if height * width > MAX_IMAGE_TOKENS:
+            side = math.isqrt(MAX_IMAGE_TOKENS)
+            pool = (math.ceil(height / side), math.ceil(width / side))
+            x = layers.AveragePooling2D(pool, padding="same", name=f"{modality}_token_pool")(x)
+        x = layers.Reshape((-1, x.shape[-1]), name=f"{modality}_tokens")(x)
+    elif len(x.shape) == 3:
+        # Stems of token and frame encoders keep one step per input step, so
+        # the padding mask of the raw input applies to them.
+        if len(inputs.shape) in (2, 3) and inputs.shape[1] == x.shape[1]:
+            mask = PaddingMask(name=f"{modality}_padding_mask")(inputs)
+    elif len(x.shape) == 2:
+        x = layers.Reshape((1, x.shape[-1]), name=f"{modality}_tokens")(x)
+    else:
+        raise ValueError(
+            f"Early fusion cannot turn {modality!r}'s stem into tokens. "
+            f"Received: stem shape {tuple(x.shape)}"
+        )
+    return x, mask

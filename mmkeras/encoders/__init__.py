@@ -1,0 +1,41 @@
+"""Per-modality encoders: each returns a functional `keras.Model` that maps
+one modality's input to a fixed-size embedding.
+
+| modality | encoders |
+|---|---|
+| image | `seed_conv` (the documents'), `image_cnn`, `image_flatten_dense` (004's), `image_backbone` |
+| text | `text_lstm` (the documents'), `text_bigru`, `text_conv1d`, `text_transformer` |
+| audio / sequence | `sequence_lstm`, `sequence_conv1d` |
+| video | `video_cnn_lstm` |
+
+Build a fresh encoder for every model: passing the same encoder object to
+two models shares its weights between them.
+"""
+
+from mmkeras.encoders.image import (
+    BACKBONES,
+    image_backbone,
+    image_cnn,
+    image_flatten_dense,
+    seed_conv,
+)
+from mmkeras.encoders.sequence import sequence_conv1d, sequence_lstm
+from mmkeras.encoders.text import text_bigru, text_conv1d, text_lstm, text_transformer
+from mmkeras.encoders.video import video_cnn_lstm
+from mmkeras.encoders.views import encoder_view
+
+__all__ = [
+    "BACKBONES",
+    "encoder_view",
+    "image_backbone",
+    "image_cnn",
+    "image_flatten_dense",
+    "seed_conv",
+    "sequence_conv1d",
+    "sequence_lstm",
+    "text_bigru",
+    "text_conv1d",
+    "text_lstm",
+    "text_transformer",
+    "video_cnn_lstm",
+]

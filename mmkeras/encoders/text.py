@@ -1,0 +1,155 @@
+"""Text encoders: `(sequence_length,)` token ids, 0 = padding → embedding.
+
+All are mask-aware: padding tokens after the text do not change the
+embedding. Layers named `"stem"` (token embeddings) and `"sequence"`
+(per-token states) are there for early and attention fusions.
+"""
+
+import keras
+from keras import layers
+
+from mmkeras.encoders._checks import check_positive
+from mmkeras.layers import (
+    ApplyMask,
+    LastStep,
+    MaskedGlobalPooling1D,
+    PaddingMask,
+    PositionEmbedding,
+    TransformerEncoderBlock,
+)
+
+
+def _token_input(sequence_length, vocab_size, encoder):
+    if sequence_length is not None:
+        check_positive("sequence_length", sequence_length, encoder)
+    check_positive("vocab_size", vocab_size, encoder)
+    return keras.Input(shape=(sequence_length,), dtype="int32", name="text")
+
+
+def text_lstm(sequence_length=100, vocab_size=10000, embedding_dim=128, units=128,
+              name="text_encoder"):
+    """The documents' text branch: Embedding → LSTM, last hidden state.
+
+    Unlike the documents' code, the Embedding sets `mask_zero=True` so the
+    LSTM skips padding (the parameter count is the same).
+
+    Args:
+        sequence_length: Padded length (`None` for variable length).
+        vocab_size: Number of token ids, padding (0) and OOV included.
+        embedding_dim: Embedding width (documents: 128; 001: 64).
+        units: LSTM units (128).
+        name: Model name.
+
+    Example:
+
+    >>> text_lstm(sequence_length=20, vocab_size=500, units=32).output.shape
+    (None, 32)
+    """
+    inputs = _token_input(sequence_length, vocab_size, "text_lstm")
+    x = layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")(inputs)
+    x = layers.Identity(name="stem")(x)
+    x = layers.LSTM(units, return_sequences=True, name="lstm")(x)
+    x = layers.Identity(name="sequence")(x)
+    # The last real step of a masked LSTM's sequence is its final state.
+    outputs = LastStep(name="last_state")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def text_bigru(sequence_length=100, vocab_size=10000, embedding_dim=64, units=64,
+               name="text_encoder"):
+    """Embedding → bidirectional GRU → masked average of the states.
+
+    Args:
+        sequence_length: Padded length (`None` for variable length).
+        vocab_size: Number of token ids.
+        embedding_dim: Embedding width.
+        units: GRU units per direction; the embedding is `2·units` wide.
+        name: Model name.
+
+    Example:
+
+    >>> text_bigru(sequence_length=20, vocab_size=500, units=16).output.shape
+    (None, 32)
+    """
+    inputs = _token_input(sequence_length, vocab_size, "text_bigru")
+    x = layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")(inputs)
+    x = layers.Identity(name="stem")(x)
+    x = layers.Bidirectional(layers.GRU(units, return_sequences=True), name="bigru")(x)
+    x = layers.Identity(name="sequence")(x)
+    outputs = MaskedGlobalPooling1D("avg", name="pool")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def text_conv1d(sequence_length=100, vocab_size=10000, embedding_dim=64, filters=128,
+                kernel_size=5, name="text_encoder"):
+    """Embedding → Conv1D → masked global max pooling (a Kim-style text CNN).
+
+    Padding embeddings are zeroed before the convolution, which pads with
+    zeros too, so extra padding cannot leak into the real tokens' features.
+
+    Args:
+        sequence_length: Padded length (`None` for variable length).
+        vocab_size: Number of token ids.
+        embedding_dim: Embedding width.
+        filters: Conv1D filters (the embedding width).
+        kernel_size: Conv1D window in tokens.
+        name: Model name.
+
+    Example:
+
+    >>> text_conv1d(sequence_length=20, vocab_size=500, filters=16).output.shape
+    (None, 16)
+    """
+    inputs = _token_input(sequence_length, vocab_size, "text_conv1d")
+    check_positive("filters", filters, "text_conv1d")
+    mask = PaddingMask(name="padding_mask")(inputs)
+    x = layers.Embedding(vocab_size, embedding_dim, name="embedding")(inputs)
+    x = ApplyMask(name="stem")(x, mask=mask)
+    x = layers.Conv1D(filters, kernel_size, padding="same", activation="relu", name="conv")(x)
+    x = ApplyMask(name="sequence")(x, mask=mask)
+    outputs = MaskedGlobalPooling1D("max", name="pool")(x, mask=mask)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def text_transformer(sequence_length=100, vocab_size=10000, embedding_dim=64, num_heads=2,
+                     ff_dim=128, num_layers=1, dropout=0.1, name="text_encoder"):
+    """Token + position embeddings → Transformer blocks → masked average.
+
+    Args:
+        sequence_length: Padded length (required: positions are learned).
+        vocab_size: Number of token ids.
+        embedding_dim: Model width.
+        num_heads: Attention heads; each has `embedding_dim // num_heads` dims.
+        ff_dim: Feed-forward width.
+        num_layers: Number of blocks.
+        dropout: Dropout rate inside the blocks.
+        name: Model name.
+
+    Example:
+
+    >>> text_transformer(sequence_length=20, vocab_size=500).output.shape
+    (None, 64)
+    """
+    if sequence_length is None:
+        raise ValueError(
+            "`text_transformer` learns position embeddings and needs a fixed "
+            "length. Received: sequence_length=None"
+        )
+    inputs = _token_input(sequence_length, vocab_size, "text_transformer")
+    check_positive("num_layers", num_layers, "text_transformer")
+    mask = PaddingMask(name="padding_mask")(inputs)
+    x = layers.Embedding(vocab_size, embedding_dim, name="embedding")(inputs)
+    x = PositionEmbedding(sequence_length, name="position_embedding")(x)
+    x = layers.Identity(name="stem")(x)
+    for i in range(num_layers):
+        x = TransformerEncoderBlock(
+            num_heads=num_heads,
+            key_dim=max(embedding_dim // num_heads, 1),
+            ff_dim=ff_dim,
+            dropout=dropout,
+            name=f"transformer_{i + 1}",
+        )(x, mask=mask)
+    x = layers.LayerNormalization(epsilon=1e-6, name="final_norm")(x)
+    x = layers.Identity(name="sequence")(x)
+    outputs = MaskedGlobalPooling1D("avg", name="pool")(x, mask=mask)
+    return keras.Model(inputs, outputs, name=name)

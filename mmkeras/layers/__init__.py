@@ -1,0 +1,17 @@
+"""Small reusable Keras layers the encoders and fusions are made of."""
+
+from mmkeras.layers.apply_mask import ApplyMask
+from mmkeras.layers.last_step import LastStep
+from mmkeras.layers.masked_global_pooling import MaskedGlobalPooling1D
+from mmkeras.layers.padding_mask import PaddingMask
+from mmkeras.layers.position_embedding import PositionEmbedding
+from mmkeras.layers.transformer_encoder_block import TransformerEncoderBlock
+
+__all__ = [
+    "ApplyMask",
+    "LastStep",
+    "MaskedGlobalPooling1D",
+    "PaddingMask",
+    "PositionEmbedding",
+    "TransformerEncoderBlock",
+]

@@ -1,0 +1,172 @@
+import keras
+import numpy as np
+import pytest
+
+import mmkeras
+from mmkeras import encoders
+
+RNG = np.random.default_rng(0)
+FUSIONS = ["early", "concat", "late", "late_weighted", "late_stacker"]
+
+
+def _encoders(modalities):
+    make = {
+        "image": lambda: encoders.image_cnn(input_shape=(12, 12, 1), filters=(8, 16),
+                                            embedding_dim=16),
+        "audio": lambda: encoders.sequence_lstm(input_shape=(None, 13), units=16),
+        "text": lambda: encoders.text_bigru(sequence_length=10, vocab_size=50, units=8),
+    }
+    return {m: make[m]() for m in modalities}
+
+
+def _data(modalities, n=6):
+    data = {
+        "image": RNG.random((n, 12, 12, 1)).astype("float32"),
+        "audio": RNG.normal(size=(n, 9, 13)).astype("float32"),
+        "text": RNG.integers(1, 50, (n, 10)),
+    }
+    data["text"][:, 6:] = 0
+    return {m: data[m] for m in modalities}
+
+
+@pytest.mark.parametrize("fusion", FUSIONS)
+@pytest.mark.parametrize("modalities", [("image",), ("image", "audio"), ("image", "audio", "text")])
+def test_every_fusion_every_modality_count(fusion, modalities, tmp_path):
+    from conftest import assert_round_trip
+
+    model = mmkeras.build_model(_encoders(modalities), fusion=fusion, num_classes=4)
+    assert sorted(t.name for t in model.inputs) == sorted(modalities)
+    x = _data(modalities)
+    probabilities = model.predict(x, verbose=0)
+    assert probabilities.shape == (6, 4)
+    np.testing.assert_allclose(probabilities.sum(-1), 1.0, rtol=1e-5)
+    names = {layer.name for layer in model.layers}
+    assert {f"{m}_encoder" for m in modalities} <= names or fusion == "early"
+    assert_round_trip(model, x, tmp_path)
+
+
+def test_four_modalities_binary():
+    encs = _encoders(("image", "audio", "text"))
+    encs["video"] = encoders.video_cnn_lstm(input_shape=(3, 8, 8, 3), filters=(4,), units=4)
+    x = _data(("image", "audio", "text"))
+    x["video"] = RNG.random((6, 3, 8, 8, 3)).astype("float32")
+    for fusion in ("concat", "late", "early"):
+        model = mmkeras.build_model(dict(encs), fusion=fusion, num_classes=2, binary=True)
+        out = model.predict(x, verbose=0)
+        assert out.shape == (6, 1) and np.all((out >= 0) & (out <= 1))
+
+
+def test_readable_layer_names():
+    model = mmkeras.build_model(_encoders(("image", "text")), fusion="concat", num_classes=3)
+    names = [layer.name for layer in model.layers]
+    for expected in ("image", "text", "image_encoder", "text_encoder", "head"):
+        assert expected in names
+    assert any(isinstance(l, mmkeras.fusion.ConcatFusion) for l in model.layers)
+    assert model.name == "concat_fusion"
+    late = mmkeras.build_model(_encoders(("image", "text")), fusion="late", num_classes=3)
+    assert {"image_head", "text_head"} <= {l.name for l in late.layers}
+    single = mmkeras.build_model(_encoders(("audio",)), num_classes=3)
+    assert single.name == "audio_only"
+
+
+def test_fusion_instance_and_custom_registration():
+    late = mmkeras.fusion.LateFusion(combine="weighted", name="my_late")
+    model = mmkeras.build_model(_encoders(("image", "audio")), fusion=late, num_classes=3)
+    assert model.get_layer("my_late") is late
+    weights = keras.ops.convert_to_numpy(late.modality_weights())
+    np.testing.assert_allclose(weights, [0.5, 0.5])
+
+    @keras.saving.register_keras_serializable(package="mmkeras_test")
+    class MaxFusion(keras.layers.Layer):
+        fusion_level = "feature"
+
+        def call(self, inputs):
+            return keras.ops.max(keras.ops.stack(inputs, axis=1), axis=1)
+
+    mmkeras.fusion.register_fusion("test_max", MaxFusion)
+    try:
+        model = mmkeras.build_model(_encoders(("image", "audio")), fusion="test_max", num_classes=3)
+        assert model.predict(_data(("image", "audio")), verbose=0).shape == (6, 3)
+    finally:
+        del mmkeras.fusion.FUSIONS["test_max"]
+
+
+def test_early_fusion_masks_padding():
+    model = mmkeras.build_model(_encoders(("image", "text")), fusion="early", num_classes=3,
+                                dropout=0.0)
+    x = _data(("image", "text"), n=2)
+    changed = {k: v.copy() for k, v in x.items()}
+    # Token id 0 is padding: a different padding layout with the same real tokens.
+    short = x["text"].copy()
+    short[:, 6:] = 0
+    np.testing.assert_allclose(model.predict({"image": x["image"], "text": short}, verbose=0),
+                               model.predict(x, verbose=0))
+    changed["text"][:, 3] = 7  # a real token does change the output
+    assert not np.allclose(model.predict(changed, verbose=0), model.predict(x, verbose=0))
+
+
+def test_short_fit_lowers_loss_on_real_digits():
+    from mmkeras.demo import two_view_digits
+
+    (x_train, y_train), _ = two_view_digits()
+    for fusion in ("concat", "early", "late"):
+        keras.utils.set_random_seed(0)
+        model = mmkeras.build_model(
+            {m: encoders.image_cnn(input_shape=(8, 4, 1), filters=(8,), embedding_dim=16)
+             for m in ("left", "right")},
+            fusion=fusion, num_classes=10, learning_rate=3e-3)
+        before = model.evaluate(x_train, y_train, verbose=0)[0]
+        model.fit(x_train, y_train, epochs=4, batch_size=64, verbose=0)
+        after = model.evaluate(x_train, y_train, verbose=0)[0]
+        assert after < 0.6 * before, (fusion, before, after)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"fusion": "avg"}, ValueError, "Received: fusion='avg'.*'concat'"),
+        ({"fusion": 3}, TypeError, "Received: fusion=3"),
+        ({"fusion": keras.layers.Dense(3)}, ValueError, "fusion_level"),
+        ({"num_classes": 1}, ValueError, "Received: num_classes=1"),
+        ({"num_classes": 3, "binary": True}, ValueError, "Received: num_classes=3"),
+        ({"encoders": {}}, ValueError, "Received: encoders=\\{\\}"),
+        ({"encoders": [1]}, TypeError, "Received: encoders of type list"),
+        ({"encoders": {"my image": None}}, ValueError, "Received: 'my image'"),
+        ({"encoders": {"image": "cnn"}}, TypeError, "Received: str"),
+        ({"fusion": mmkeras.fusion.LateFusion(binary=True)}, ValueError, "binary=True"),
+    ],
+)
+def test_bad_specs_name_what_was_received(kwargs, error, message):
+    args = {"encoders": _encoders(("image",)), "fusion": "concat", "num_classes": 3}
+    args.update(kwargs)
+    with pytest.raises(error, match=message):
+        mmkeras.build_model(**args)
+
+
+def test_data_that_does_not_match_the_inputs():
+    model = mmkeras.build_model(_encoders(("image", "audio")), num_classes=3)
+    x = _data(("image", "audio"))
+    mmkeras.check_inputs(model, x)
+    with pytest.raises(ValueError, match=r"missing: \['audio'\], unexpected: \['sound'\]"):
+        mmkeras.check_inputs(model, {"image": x["image"], "sound": x["audio"]})
+    with pytest.raises(ValueError, match=r"'image' must have rank 4.*Received: shape=\(6, 12, 12\)"):
+        mmkeras.check_inputs(model, {"image": x["image"][..., 0], "audio": x["audio"]})
+    with pytest.raises(ValueError, match=r"'image' must have shape.*Received: shape=\(6, 12, 11, 1\)"):
+        mmkeras.check_inputs(model, {"image": x["image"][:, :, :11], "audio": x["audio"]})
+    with pytest.raises(ValueError, match="same number of samples"):
+        mmkeras.check_inputs(model, {"image": x["image"][:3], "audio": x["audio"]})
+    with pytest.raises(TypeError, match="Received: list"):
+        mmkeras.check_inputs(model, [x["image"], x["audio"]])
+
+
+def test_mixed_precision_keeps_float32_probabilities():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        for fusion in ("concat", "late", "early"):
+            model = mmkeras.build_model(_encoders(("image", "text")), fusion=fusion,
+                                        num_classes=3)
+            assert model.output.dtype == "float32"
+            out = model.predict(_data(("image", "text")), verbose=0)
+            assert np.all(np.isfinite(out))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")

@@ -1,0 +1,88 @@
+"""mmkeras.layers against NumPy references."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from mmkeras.layers import (
+    ApplyMask,
+    LastStep,
+    MaskedGlobalPooling1D,
+    PaddingMask,
+    PositionEmbedding,
+    TransformerEncoderBlock,
+)
+
+RNG = np.random.default_rng(0)
+MASK = np.array([[True, True, True, False, False], [True, False, False, False, False]])
+
+
+def test_padding_mask_tokens_and_frames():
+    ids = np.array([[4, 2, 0, 0], [1, 0, 3, 0]])
+    np.testing.assert_array_equal(np.asarray(PaddingMask()(ids)), ids != 0)
+    frames = RNG.random((2, 4, 3)).astype("float32")
+    frames[0, 2:] = 0
+    frames[1, 1, 0] = 0  # one zero feature is not padding
+    np.testing.assert_array_equal(np.asarray(PaddingMask()(frames)), np.any(frames != 0, -1))
+    with pytest.raises(ValueError, match="Received: shape"):
+        PaddingMask()(np.zeros((1, 2, 3, 4)))
+
+
+def test_apply_mask():
+    x = RNG.random((2, 5, 3)).astype("float32")
+    np.testing.assert_allclose(np.asarray(ApplyMask()(x, mask=MASK)), x * MASK[..., None])
+
+
+@pytest.mark.parametrize("mode", ["avg", "max"])
+def test_masked_global_pooling(mode):
+    x = RNG.normal(size=(2, 5, 3)).astype("float32")
+    out = np.asarray(MaskedGlobalPooling1D(mode)(x, mask=MASK))
+    for b in range(2):
+        real = x[b][MASK[b]]
+        ref = real.mean(0) if mode == "avg" else real.max(0)
+        np.testing.assert_allclose(out[b], ref, rtol=1e-6)
+    no_mask = np.asarray(MaskedGlobalPooling1D(mode)(x))
+    np.testing.assert_allclose(no_mask, x.mean(1) if mode == "avg" else x.max(1), rtol=1e-6)
+    with pytest.raises(ValueError, match="Received: mode='sum'"):
+        MaskedGlobalPooling1D("sum")
+
+
+def test_last_step():
+    x = RNG.random((2, 5, 3)).astype("float32")
+    out = np.asarray(LastStep()(x, mask=MASK))
+    np.testing.assert_allclose(out, np.stack([x[0, 2], x[1, 0]]))
+    np.testing.assert_allclose(np.asarray(LastStep()(x)), x[:, -1])
+
+
+def test_position_embedding():
+    layer = PositionEmbedding(sequence_length=6)
+    x = RNG.random((2, 4, 3)).astype("float32")
+    out = np.asarray(layer(x))
+    table = keras.ops.convert_to_numpy(layer.position_embeddings)
+    np.testing.assert_allclose(out, x + table[None, :4], rtol=1e-6)
+    with pytest.raises(ValueError, match="Received: sequence_length=0"):
+        PositionEmbedding(0)
+
+
+def test_transformer_block_ignores_padded_keys():
+    block = TransformerEncoderBlock(num_heads=2, key_dim=4, ff_dim=8, dropout=0.0)
+    x = RNG.random((1, 5, 8)).astype("float32")
+    mask = np.array([[True, True, True, False, False]])
+    out = np.asarray(block(x, mask=mask))
+    changed = x.copy()
+    changed[0, 3:] = RNG.random((2, 8))
+    out_changed = np.asarray(block(changed, mask=mask))
+    np.testing.assert_allclose(out[0, :3], out_changed[0, :3], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [PaddingMask(pad_value=-1), ApplyMask(), MaskedGlobalPooling1D("max"), LastStep(),
+     PositionEmbedding(7), TransformerEncoderBlock(num_heads=3, key_dim=5, ff_dim=9, dropout=0.2)],
+)
+def test_config_round_trip(layer):
+    config = json.loads(json.dumps(keras.saving.serialize_keras_object(layer)))
+    clone = keras.saving.deserialize_keras_object(config)
+    assert clone.get_config() == layer.get_config()
