@@ -1,0 +1,36 @@
+"""Datasets: embedded real data (offline), your own files, and TFDS loaders.
+
+- `load(name)`: `"av_digits"` (image + audio), `"emoji"` (image + text),
+  `"spoken_words"` (audio), from `data/`, offline, in about a second.
+- `to_tf_dataset(split, ...)`: a `tf.data` pipeline of `({modality: x}, y)`.
+- `from_dataframe(table, ...)`: image paths, texts and audio paths in a table.
+- `load_tfds_av_mnist()`, `load_tfds_imdb()`: for users who are online.
+"""
+
+from mmkeras.datasets.dataframe import BadRowError, FileDataset, from_dataframe
+from mmkeras.datasets.multimodal_dataset import MultimodalDataset, Split
+from mmkeras.datasets.paths import data_dir
+from mmkeras.datasets.pipeline import to_tf_dataset
+from mmkeras.datasets.registry import DATASETS, load
+from mmkeras.datasets.tfds_loaders import (
+    DatasetUnavailableError,
+    load_tfds,
+    load_tfds_av_mnist,
+    load_tfds_imdb,
+)
+
+__all__ = [
+    "BadRowError",
+    "DATASETS",
+    "DatasetUnavailableError",
+    "FileDataset",
+    "MultimodalDataset",
+    "Split",
+    "data_dir",
+    "from_dataframe",
+    "load",
+    "load_tfds",
+    "load_tfds_av_mnist",
+    "load_tfds_imdb",
+    "to_tf_dataset",
+]

@@ -1,0 +1,79 @@
+"""`emoji`: emoji pictures in two artistic styles with their names (image+text)."""
+
+import numpy as np
+
+from mmkeras.datasets.multimodal_dataset import MultimodalDataset, Split
+from mmkeras.datasets.paths import data_file
+from mmkeras.preprocessing.text import Vocabulary, tokenize
+
+DESCRIPTION = (
+    "1,906 emoji (Unicode 16, npm `emoji-datasource` 16.0.0, MIT) in two styles: Google "
+    "Noto Emoji (Apache-2.0) and Twitter Twemoji (graphics CC BY 4.0, Twitter, Inc. and "
+    "contributors), 32x32 RGB cut from the package's 32 px sheets and composited on white. "
+    "Text: the emoji's name and short names. Label: its category (9; the 5 skin-tone "
+    "'Component' entries are dropped) or subcategory (98). Splits are by emoji, so both "
+    "pictures of an emoji are in the same split and the test emoji are unseen."
+)
+STYLES = ("google", "twitter")
+LABELS = ("category", "subcategory")
+
+
+def load_emoji(label="category", styles=STYLES, sequence_length=16, image_size=32,
+               text="name+short_names"):
+    """Loads `emoji` as a `MultimodalDataset` with inputs `image` and `text`.
+
+    Args:
+        label: `"category"` (9 classes) or `"subcategory"` (98, some unseen in
+            training).
+        styles: Which picture styles to include; each is one sample per emoji.
+        sequence_length: Token ids per text, padded with 0.
+        image_size: Side of the images (resized with area interpolation).
+        text: `"name"`, `"short_names"` or `"name+short_names"`.
+
+    Returns:
+        Splits with `x = {"image": (n, s, s, 3) float32 in [0, 1],
+        "text": (n, sequence_length) int32}`; the vocabulary is built on the
+        training split only (ids 0 padding, 1 out-of-vocabulary).
+    """
+    if label not in LABELS:
+        raise ValueError(f"Unknown label. Received: label={label!r}; expected one of {LABELS}")
+    styles = [styles] if isinstance(styles, str) else list(styles)
+    if not styles or any(s not in STYLES for s in styles):
+        raise ValueError(f"Unknown styles. Received: styles={styles}; expected some of {STYLES}")
+    texts_by = {"name": lambda n, s: n, "short_names": lambda n, s: s.replace("_", " "),
+                "name+short_names": lambda n, s: f"{n} {s.replace('_', ' ')}"}
+    if text not in texts_by:
+        raise ValueError(f"Unknown text. Received: text={text!r}; expected one of {sorted(texts_by)}")
+    with np.load(data_file("emoji.npz")) as npz:
+        raw = {k: npz[k] for k in npz.files}
+    images = raw["image"][:, [STYLES.index(s) for s in styles]]
+    if image_size != images.shape[2]:
+        import cv2
+
+        flat = images.reshape((-1,) + images.shape[2:])
+        flat = np.stack([cv2.resize(im, (image_size, image_size), interpolation=cv2.INTER_AREA)
+                         for im in flat])
+        images = flat.reshape(images.shape[:2] + flat.shape[1:])
+    tokens = [tokenize(texts_by[text](n, s).replace("-", " "))
+              for n, s in zip(raw["name"], raw["short_names"])]
+    labels = raw[label].astype("int32")
+    split = raw["split"]
+    vocabulary = Vocabulary.build([t for t, sp in zip(tokens, split) if sp == "train"])
+    ids = vocabulary.encode(tokens, sequence_length)
+    n_styles = len(styles)
+    splits = {}
+    for name in ("train", "validation", "test"):
+        rows = np.flatnonzero(split == name)
+        splits[name] = Split(
+            {"image": images[rows].reshape((-1,) + images.shape[2:]).astype("float32") / 255.0,
+             "text": np.repeat(ids[rows], n_styles, axis=0)},
+            np.repeat(labels[rows], n_styles),
+        )
+    return MultimodalDataset(
+        name="emoji",
+        splits=splits,
+        class_names=[str(c) for c in raw[f"{label}_names"]],
+        input_shapes={"image": (image_size, image_size, 3), "text": (sequence_length,)},
+        vocabulary=vocabulary.tokens,
+        description=DESCRIPTION,
+    )

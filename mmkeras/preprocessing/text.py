@@ -1,0 +1,168 @@
+"""Text preprocessing that needs no downloads: tokens, stop words, ids, augmentation.
+
+NLTK's `word_tokenize` and its stop-word corpus need data downloaded with
+`nltk.download`, which fails offline; the tokenizers used here (regular
+expression, Treebank) are pure code. The stop-word list is NLTK's when its
+corpus is installed, otherwise scikit-learn's built-in English list.
+"""
+
+import json
+import re
+from collections import Counter
+
+import numpy as np
+
+PAD, OOV = 0, 1
+PAD_TOKEN, OOV_TOKEN = "<pad>", "<oov>"
+TOKENIZERS = ("regexp", "treebank")
+_WORD = r"[a-z0-9]+(?:'[a-z]+)?"
+
+
+def tokenize(text, method="regexp", lowercase=True, stop_words=None):
+    """Splits a text into word tokens.
+
+    Args:
+        text: A string.
+        method: `"regexp"` (letters and digits, keeps "don't") or
+            `"treebank"` (NLTK's Penn Treebank rules: "do", "n't", punctuation).
+        lowercase: Lower-case before splitting.
+        stop_words: Optional collection of words to drop.
+
+    Example:
+
+    >>> tokenize("Smiling face, with tears!")
+    ['smiling', 'face', 'with', 'tears']
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"`text` must be a string. Received: {text!r}")
+    if lowercase:
+        text = text.lower()
+    if method == "regexp":
+        from nltk.tokenize import RegexpTokenizer
+
+        tokens = RegexpTokenizer(_WORD if lowercase else r"[A-Za-z0-9]+(?:'[A-Za-z]+)?").tokenize(text)
+    elif method == "treebank":
+        from nltk.tokenize import TreebankWordTokenizer
+
+        tokens = TreebankWordTokenizer().tokenize(text)
+    else:
+        raise ValueError(f"Unknown tokenizer. Received: method={method!r}; expected one of {TOKENIZERS}")
+    if stop_words:
+        stop = set(stop_words)
+        tokens = [t for t in tokens if t not in stop]
+    return tokens
+
+
+def stop_words(language="english"):
+    """NLTK's stop words when its corpus is installed, else an offline list.
+
+    The offline fallback is scikit-learn's `ENGLISH_STOP_WORDS` (318 words,
+    from the Glasgow Information Retrieval Group), for English only.
+
+    Returns:
+        `(set of words, source)` where source is `"nltk"` or `"sklearn"`.
+    """
+    try:
+        from nltk.corpus import stopwords
+
+        return set(stopwords.words(language)), "nltk"
+    except LookupError:
+        if language != "english":
+            raise LookupError(
+                f"NLTK's stop words for {language!r} are not installed and the offline "
+                "fallback is English only. Online, run nltk.download('stopwords')."
+            ) from None
+        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+        return set(ENGLISH_STOP_WORDS), "sklearn"
+
+
+class Vocabulary:
+    """Maps tokens to integer ids: 0 is padding, 1 is out-of-vocabulary.
+
+    Example:
+
+    >>> vocab = Vocabulary.build([["a", "cat"], ["a", "dog"]])
+    >>> vocab.encode([["a", "bird"]], length=4)
+    array([[2, 1, 0, 0]], dtype=int32)
+    """
+
+    def __init__(self, tokens):
+        tokens = list(tokens)
+        if tokens[:2] != [PAD_TOKEN, OOV_TOKEN]:
+            tokens = [PAD_TOKEN, OOV_TOKEN] + [t for t in tokens if t not in (PAD_TOKEN, OOV_TOKEN)]
+        self.tokens = tokens
+        self.index = {t: i for i, t in enumerate(tokens)}
+
+    @classmethod
+    def build(cls, token_lists, max_size=None, min_count=1):
+        """Most frequent tokens first (ties alphabetical), at most `max_size` ids."""
+        counts = Counter(t for tokens in token_lists for t in tokens)
+        ranked = sorted((t for t, c in counts.items() if c >= min_count),
+                        key=lambda t: (-counts[t], t))
+        if max_size is not None:
+            ranked = ranked[: max(max_size - 2, 0)]
+        return cls([PAD_TOKEN, OOV_TOKEN] + ranked)
+
+    def __len__(self):
+        return len(self.tokens)
+
+    def encode(self, token_lists, length, truncate="post"):
+        """Ids padded with 0 (after the text) or truncated to `length`."""
+        if truncate not in ("pre", "post"):
+            raise ValueError(f"`truncate` must be 'pre' or 'post'. Received: {truncate!r}")
+        out = np.zeros((len(token_lists), length), dtype="int32")
+        for i, tokens in enumerate(token_lists):
+            ids = [self.index.get(t, OOV) for t in tokens]
+            ids = ids[:length] if truncate == "post" else ids[-length:]
+            out[i, : len(ids)] = ids
+        return out
+
+    def decode(self, ids):
+        return [self.tokens[i] for i in ids if i != PAD]
+
+    def to_json(self):
+        return json.dumps(self.tokens)
+
+    @classmethod
+    def from_json(cls, text):
+        return cls(json.loads(text))
+
+
+def text_vectorization(texts, max_tokens=10000, sequence_length=100):
+    """Keras' in-graph alternative: a `TextVectorization` layer adapted to `texts`.
+
+    It lower-cases, strips punctuation, splits on whitespace, and outputs
+    padded int ids (0 padding, 1 OOV) — the same conventions as `Vocabulary`,
+    so its output feeds the mask-aware text encoders unchanged.
+    """
+    import keras
+
+    layer = keras.layers.TextVectorization(
+        max_tokens=max_tokens, output_mode="int", output_sequence_length=sequence_length
+    )
+    layer.adapt(list(texts))
+    return layer
+
+
+def random_deletion(tokens, p=0.1, rng=None):
+    """Drops each token with probability `p`, keeping at least one."""
+    if not 0 <= p < 1:
+        raise ValueError(f"`p` must be in [0, 1). Received: p={p!r}")
+    rng = rng or np.random.default_rng()
+    kept = [t for t in tokens if rng.random() >= p]
+    if not kept and tokens:
+        kept = [tokens[int(rng.integers(len(tokens)))]]
+    return kept
+
+
+def random_swap(tokens, n=1, rng=None):
+    """Swaps two random positions, `n` times."""
+    rng = rng or np.random.default_rng()
+    tokens = list(tokens)
+    if len(tokens) < 2:
+        return tokens
+    for _ in range(n):
+        i, j = rng.choice(len(tokens), size=2, replace=False)
+        tokens[i], tokens[j] = tokens[j], tokens[i]
+    return tokens
