@@ -7,7 +7,7 @@
 
 __version__ = "0.1.0"
 
-from mmkeras import encoders, fusion, layers
+from mmkeras import datasets, encoders, fusion, layers, preprocessing
 from mmkeras.builder import build_model
 from mmkeras.head import classification_head
 from mmkeras.input_check import check_inputs
@@ -18,8 +18,10 @@ __all__ = [
     "build_model",
     "check_inputs",
     "classification_head",
+    "datasets",
     "encoders",
     "fusion",
     "layers",
+    "preprocessing",
     "seed_classifier",
 ]

@@ -16,8 +16,8 @@ MAX_IMAGE_TOKENS = 64
 
 
 def build_model(encoders, fusion="concat", num_classes=2, *, binary=False,
-                head_units=(128,), dropout=0.0, compile=True, optimizer="adam",
-                learning_rate=1e-3, name=None):
+                head_units=(128,), dropout=0.0, modality_dropout=0.0, missing="zeros",
+                compile=True, optimizer="adam", learning_rate=1e-3, name=None):
     """Builds a functional multimodal classifier.
 
     Each modality's input goes through its encoder; the fusion joins them at
@@ -33,10 +33,16 @@ def build_model(encoders, fusion="concat", num_classes=2, *, binary=False,
             renamed `"<modality>_encoder"`: build fresh ones for each model
             unless you want to share weights.
         fusion: A name from `mmkeras.fusion.FUSIONS` or a fusion layer.
+            Modalities reach the fusion in sorted name order (the order
+            Keras flattens dict inputs in), whatever the dict order.
         num_classes: Number of classes (>= 2).
         binary: One sigmoid output (`num_classes` must be 2).
         head_units: Hidden widths of the classification head(s).
         dropout: Dropout rate in the head(s).
+        modality_dropout: Probability of replacing a whole modality's
+            embedding per training sample (`mmkeras.fusion.ModalityDropout`),
+            for feature- and decision-level fusions.
+        missing: What replaces a dropped modality: `"zeros"` or `"learned"`.
         compile: Compile with `optimizer`, sparse categorical (or binary)
             cross-entropy on integer labels, and accuracy.
         optimizer: Optimizer name or instance.
@@ -59,6 +65,7 @@ def build_model(encoders, fusion="concat", num_classes=2, *, binary=False,
     """
     _check_encoders(encoders)
     check_num_classes(num_classes, binary)
+    encoders = {m: encoders[m] for m in sorted(encoders)}
     given_by_name = isinstance(fusion, str)
     fusion_layer = fusion_lib.get(fusion)
     fusion_name = fusion_lib.name_of(fusion_layer)
@@ -70,6 +77,22 @@ def build_model(encoders, fusion="concat", num_classes=2, *, binary=False,
                 f"model has binary={binary}; make them agree."
             )
         fusion_layer.binary = binary
+    if isinstance(getattr(fusion_layer, "conditioning", None), str):
+        if fusion_layer.conditioning not in encoders:
+            raise ValueError(
+                f"Unknown conditioning modality. Received: {fusion_layer.conditioning!r}; "
+                f"modalities: {list(encoders)}"
+            )
+        fusion_layer.conditioning = list(encoders).index(fusion_layer.conditioning)
+    if modality_dropout and level in ("early", "sequence"):
+        raise ValueError(
+            f"modality_dropout works on embeddings, before feature- or decision-level "
+            f"fusion. Received: fusion={fusion_name!r} (level {level!r})"
+        )
+    drop = None
+    if modality_dropout:
+        drop = fusion_lib.ModalityDropout(modality_dropout, missing=missing,
+                                          modalities=list(encoders), name="modality_dropout")
 
     inputs = {}
     for modality, encoder in encoders.items():
@@ -89,18 +112,29 @@ def build_model(encoders, fusion="concat", num_classes=2, *, binary=False,
             masks.append(mask)
         fused = fusion_layer(tokens, mask=masks)
         outputs = classification_head(**head_kwargs, name="head")(fused)
-    elif level == "feature":
-        embeddings = [encoders[m](inputs[m]) for m in encoders]
-        fused = fusion_layer(embeddings)
+    elif level == "sequence":
+        sequences, masks = [], []
+        for modality, encoder in encoders.items():
+            view = encoder_view(encoder, "sequence")
+            view.name = f"{modality}_encoder"
+            sequence = view(inputs[modality])
+            sequences.append(sequence)
+            masks.append(_step_mask(modality, inputs[modality], sequence))
+        fused = fusion_layer(sequences, mask=masks)
         outputs = classification_head(**head_kwargs, name="head")(fused)
     else:
-        logits = [
-            classification_head(**head_kwargs, output="logits", name=f"{m}_head")(
-                encoders[m](inputs[m])
-            )
-            for m in encoders
-        ]
-        outputs = fusion_layer(logits)
+        embeddings = [encoders[m](inputs[m]) for m in encoders]
+        if drop is not None:
+            embeddings = drop(embeddings)
+        if level == "feature":
+            fused = fusion_layer(embeddings)
+            outputs = classification_head(**head_kwargs, name="head")(fused)
+        else:
+            logits = [
+                classification_head(**head_kwargs, output="logits", name=f"{m}_head")(h)
+                for m, h in zip(encoders, embeddings)
+            ]
+            outputs = fusion_layer(logits)
 
     if name is None:
         name = f"{next(iter(encoders))}_only" if len(encoders) == 1 else f"{fusion_name}_fusion"
@@ -171,10 +205,7 @@ def _early_tokens(modality, encoder, inputs):
             x = layers.AveragePooling2D(pool, padding="same", name=f"{modality}_token_pool")(x)
         x = layers.Reshape((-1, x.shape[-1]), name=f"{modality}_tokens")(x)
     elif len(x.shape) == 3:
-        # Stems of token and frame encoders keep one step per input step, so
-        # the padding mask of the raw input applies to them.
-        if len(inputs.shape) in (2, 3) and inputs.shape[1] == x.shape[1]:
-            mask = PaddingMask(name=f"{modality}_padding_mask")(inputs)
+        mask = _step_mask(modality, inputs, x)
     elif len(x.shape) == 2:
         x = layers.Reshape((1, x.shape[-1]), name=f"{modality}_tokens")(x)
     else:
@@ -183,3 +214,15 @@ def _early_tokens(modality, encoder, inputs):
             f"Received: stem shape {tuple(x.shape)}"
         )
     return x, mask
+
+
+def _step_mask(modality, inputs, sequence):
+    """The raw input's padding mask, when `sequence` keeps one step per input step.
+
+    Token and frame encoders (text, audio) keep their input's steps, so a
+    padded token or frame is a padded position of the sequence too. Image
+    and video sequences have no padding.
+    """
+    if len(inputs.shape) in (2, 3) and inputs.shape[1] == sequence.shape[1]:
+        return PaddingMask(name=f"{modality}_padding_mask")(inputs)
+    return None

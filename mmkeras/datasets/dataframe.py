@@ -216,7 +216,7 @@ def from_dataframe(table, label="label", image=None, text=None, audio=None, clas
     if shuffle:
         ds = ds.shuffle(len(rows), seed=seed, reshuffle_each_iteration=True)
     ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=not shuffle)
-    ds = ds.filter(lambda features, y, ok: ok).map(lambda features, y, ok: (features, y))
+    ds = ds.filter(_decoded).map(_without_flag)
     ds = ds.padded_batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
     n_features = audio_lib.N_MFCC if audio_features == "mfcc" else audio_lib.N_MELS
@@ -230,6 +230,14 @@ def from_dataframe(table, label="label", image=None, text=None, audio=None, clas
     return FileDataset(dataset=ds, class_names=class_names, input_shapes=shapes,
                        vocabulary=vocabulary.tokens if text is not None else None,
                        num_rows=len(table), skipped=skipped)
+
+
+def _decoded(features, label, ok):
+    return ok
+
+
+def _without_flag(features, label, ok):
+    return features, label
 
 
 def _summary(skipped, limit=5):

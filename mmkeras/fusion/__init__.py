@@ -1,21 +1,56 @@
-"""Fusion strategies. `FUSIONS` maps every short name to its layer.
+"""Fusion strategies: one Keras layer per concept, reachable by a short name.
 
-| name | level | layer |
-|---|---|---|
-| `"early"` | early: one joint network over shallow features | `EarlyFusion` |
-| `"concat"` | feature: the documents' concatenation | `ConcatFusion` |
-| `"late"` | decision: mean of per-modality probabilities | `LateFusion("mean")` |
-| `"late_weighted"` | decision: learned weights | `LateFusion("weighted")` |
-| `"late_stacker"` | decision: learned meta-classifier | `LateFusion("stacker")` |
+`FUSIONS` maps every name to its layer class and default arguments; pass a
+name or a configured layer to `mmkeras.build_model(fusion=...)`.
+
+| name | level | layer | formula |
+|---|---|---|---|
+| `"early"` | early | `EarlyFusion` | one joint Transformer over all shallow features |
+| `"concat"` | feature | `ConcatFusion` | [h_1; …; h_M] (the documents') |
+| `"sum"` | feature | `SumFusion` | Σ P_m(h_m) |
+| `"weighted"` | feature | `WeightedSumFusion` | Σ α_m P_m(h_m), α = softmax(w) learned |
+| `"attention"` | feature | `ModalityAttentionFusion` | α = softmax(W[h_1; …; h_M]) per sample |
+| `"self_attention"` | feature | `SelfAttentionFusion` | MHA over modality tokens, mean |
+| `"cross_attention"` | sequence | `CrossModalAttentionFusion` | each modality's positions attend to the others' |
+| `"tensor"` | feature | `TensorFusion` | vec(⊗ [h_m; 1]) |
+| `"low_rank"` | feature | `LowRankFusion` | Σ_i ⊙_m [h_m; 1] W_m^(i) |
+| `"gated"` | feature | `GatedFusion` | Σ z_m ⊙ tanh(W_m h_m), z = softmax gates |
+| `"film"` | feature | `FiLMFusion` | γ(c) ⊙ P(h_m) + β(c) |
+| `"late"` | decision | `LateFusion("mean")` | mean of per-modality probabilities |
+| `"late_weighted"` | decision | `LateFusion("weighted")` | learned weights over probabilities |
+| `"late_stacker"` | decision | `LateFusion("stacker")` | learned meta-classifier on logits |
+
+`ModalityDropout` is not a fusion but goes before one
+(`build_model(..., modality_dropout=0.25)`).
 """
 
 from mmkeras.fusion.concat import ConcatFusion
+from mmkeras.fusion.cross_attention import CrossModalAttentionFusion
 from mmkeras.fusion.early import EarlyFusion
+from mmkeras.fusion.film import FiLMFusion
+from mmkeras.fusion.gated import GatedFusion
+from mmkeras.fusion.inspect import fusion_inputs, fusion_layer, fusion_readout
 from mmkeras.fusion.late import COMBINERS, LateFusion
+from mmkeras.fusion.low_rank import LowRankFusion
+from mmkeras.fusion.modality_attention import ModalityAttentionFusion
+from mmkeras.fusion.modality_dropout import ModalityDropout
 from mmkeras.fusion.registry import FUSION_LEVELS, FUSIONS, get, name_of, register_fusion
+from mmkeras.fusion.self_attention import SelfAttentionFusion
+from mmkeras.fusion.sum import SumFusion
+from mmkeras.fusion.tensor_fusion import TensorFusion
+from mmkeras.fusion.weighted_sum import WeightedSumFusion
 
 register_fusion("early", EarlyFusion)
 register_fusion("concat", ConcatFusion)
+register_fusion("sum", SumFusion)
+register_fusion("weighted", WeightedSumFusion)
+register_fusion("attention", ModalityAttentionFusion)
+register_fusion("self_attention", SelfAttentionFusion)
+register_fusion("cross_attention", CrossModalAttentionFusion)
+register_fusion("tensor", TensorFusion)
+register_fusion("low_rank", LowRankFusion)
+register_fusion("gated", GatedFusion)
+register_fusion("film", FiLMFusion)
 register_fusion("late", LateFusion, combine="mean")
 register_fusion("late_weighted", LateFusion, combine="weighted")
 register_fusion("late_stacker", LateFusion, combine="stacker")
@@ -23,10 +58,23 @@ register_fusion("late_stacker", LateFusion, combine="stacker")
 __all__ = [
     "COMBINERS",
     "ConcatFusion",
+    "CrossModalAttentionFusion",
     "EarlyFusion",
     "FUSIONS",
     "FUSION_LEVELS",
+    "FiLMFusion",
+    "GatedFusion",
     "LateFusion",
+    "LowRankFusion",
+    "ModalityAttentionFusion",
+    "ModalityDropout",
+    "SelfAttentionFusion",
+    "SumFusion",
+    "TensorFusion",
+    "WeightedSumFusion",
+    "fusion_inputs",
+    "fusion_layer",
+    "fusion_readout",
     "get",
     "name_of",
     "register_fusion",

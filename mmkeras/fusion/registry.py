@@ -6,6 +6,7 @@ the builder what to feed it:
 | level | the layer receives | then |
 |---|---|---|
 | `"early"` | each modality's shallow features as a token sequence, with masks | classification head |
+| `"sequence"` | each encoder's sequence output `(batch, steps, dim)`, with masks | classification head |
 | `"feature"` | each modality's embedding `(batch, dim)` | classification head |
 | `"decision"` | each modality's class logits from its own head | nothing: it outputs probabilities |
 
@@ -16,7 +17,7 @@ builder needs no change.
 
 import keras
 
-FUSION_LEVELS = ("early", "feature", "decision")
+FUSION_LEVELS = ("early", "sequence", "feature", "decision")
 
 # name -> (layer class, default constructor arguments)
 FUSIONS = {}

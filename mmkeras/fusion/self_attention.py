@@ -1,0 +1,79 @@
+import keras
+from keras import ops
+
+from mmkeras.fusion._checks import build_projections, check_modality_list
+
+
+@keras.saving.register_keras_serializable(package="mmkeras")
+class SelfAttentionFusion(keras.layers.Layer):
+    """Self-attention over modality tokens.
+
+    Each embedding becomes one token `t_m = h_m W_m + b_m + e_m` (`e_m` a
+    learned modality embedding); the M tokens attend to each other with
+    multi-head scaled dot-product attention `softmax(Q Kᵀ / √d_k) V`, then a
+    residual, LayerNorm, and the mean over tokens:
+
+    `T' = LN(T + MHA(T, T))`, `F = (1/M) Σ_m T'_m`, shape `(batch, units)`.
+
+    The documents' self-attention (001 §4.1) applied across modalities.
+    `attention_scores()` returns the `(batch, heads, M, M)` attention.
+
+    Args:
+        units: Token width and output width.
+        num_heads: Attention heads.
+        dropout: Attention dropout.
+        **kwargs: Standard layer keyword arguments.
+
+    Example:
+
+    >>> SelfAttentionFusion(units=8)([np.ones((2, 3)), np.ones((2, 5))]).shape
+    (2, 8)
+    """
+
+    fusion_level = "feature"
+
+    def __init__(self, units=64, num_heads=2, dropout=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.num_heads = num_heads
+        self.dropout = dropout
+
+    def build(self, input_shape):
+        check_modality_list(self, input_shape, rank=2, minimum=1)
+        count = len(input_shape)
+        self.projections = build_projections(self, input_shape, self.units)
+        self.modality_embeddings = self.add_weight(
+            name="modality_embeddings", shape=(count, self.units),
+            initializer=keras.initializers.RandomNormal(stddev=0.02))
+        self.attention = keras.layers.MultiHeadAttention(
+            self.num_heads, max(self.units // self.num_heads, 1), dropout=self.dropout,
+            dtype=self.dtype_policy, name="attention")
+        token_shape = (None, count, self.units)
+        self.attention.build(token_shape, token_shape)
+        self.norm = keras.layers.LayerNormalization(epsilon=1e-6, dtype=self.dtype_policy,
+                                                    name="norm")
+        self.norm.build(token_shape)
+
+    def _tokens(self, inputs):
+        tokens = ops.stack([p(x) for p, x in zip(self.projections, inputs)], 1)
+        return tokens + ops.cast(ops.expand_dims(self.modality_embeddings, 0), tokens.dtype)
+
+    def call(self, inputs, training=None):
+        tokens = self._tokens(inputs)
+        attended = self.attention(tokens, tokens, training=training)
+        return ops.mean(self.norm(tokens + attended), axis=1)
+
+    def attention_scores(self, inputs):
+        """Attention of each modality token over the others, `(batch, heads, M, M)`."""
+        tokens = self._tokens(inputs)
+        _, scores = self.attention(tokens, tokens, return_attention_scores=True)
+        return scores
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0][0], self.units)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"units": self.units, "num_heads": self.num_heads,
+                       "dropout": self.dropout})
+        return config
