@@ -34,6 +34,11 @@ def _data(modalities, n=6):
 def test_every_fusion_every_modality_count(fusion, modalities, tmp_path):
     from conftest import assert_round_trip
 
+    if len(modalities) == 1 and fusion in ("cross_attention", "film"):
+        # defined between modalities: a clear error instead of a silent identity
+        with pytest.raises(ValueError, match="at least 2 modalities. Received: 1"):
+            mmkeras.build_model(_encoders(modalities), fusion=fusion, num_classes=4)
+        return
     model = mmkeras.build_model(_encoders(modalities), fusion=fusion, num_classes=4)
     assert sorted(t.name for t in model.inputs) == sorted(modalities)
     x = _data(modalities)
@@ -42,6 +47,7 @@ def test_every_fusion_every_modality_count(fusion, modalities, tmp_path):
     np.testing.assert_allclose(probabilities.sum(-1), 1.0, rtol=1e-5)
     names = {layer.name for layer in model.layers}
     assert {f"{m}_encoder" for m in modalities} <= names or fusion == "early"
+    assert mmkeras.fusion.fusion_layer(model).name
     assert_round_trip(model, x, tmp_path)
 
 
