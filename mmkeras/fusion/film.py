@@ -48,9 +48,12 @@ class FiLMFusion(keras.layers.Layer):
         c = self._index(len(input_shape))
         others = [s for i, s in enumerate(input_shape) if i != c]
         self.projections = build_projections(self, others, self.units)
-        self.to_gamma = keras.layers.Dense(self.units, kernel_initializer="zeros",
+        # Near-identity start (γ ≈ 1, β ≈ 0), but not exactly zero weights:
+        # zeros would give the conditioning encoder no gradient at first.
+        small = keras.initializers.RandomNormal(stddev=0.02)
+        self.to_gamma = keras.layers.Dense(self.units, kernel_initializer=small,
                                            dtype=self.dtype_policy, name="gamma")
-        self.to_beta = keras.layers.Dense(self.units, kernel_initializer="zeros",
+        self.to_beta = keras.layers.Dense(self.units, kernel_initializer=small,
                                           dtype=self.dtype_policy, name="beta")
         self.to_gamma.build(input_shape[c])
         self.to_beta.build(input_shape[c])

@@ -51,6 +51,11 @@ class LateFusion(keras.layers.Layer):
             )
         num_modalities = len(input_shape)
         num_outputs = input_shape[0][-1]
+        if any(tuple(shape[1:]) != (num_outputs,) for shape in input_shape):
+            raise ValueError(
+                "LateFusion combines per-modality logits of one width (the classes). "
+                f"Received: input_shape={input_shape}"
+            )
         if self.combine == "weighted":
             self.modality_logits = self.add_weight(
                 name="modality_logits", shape=(num_modalities,), initializer="zeros"
