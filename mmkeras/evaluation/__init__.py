@@ -1,0 +1,27 @@
+"""Evaluation: metrics, confusion, robustness to missing or noisy modalities,
+leave-one-modality-out contributions. For what a fusion layer learned
+(weights, attention, gates) see `mmkeras.fusion.fusion_readout`."""
+
+from mmkeras.evaluation.contribution import modality_contributions
+from mmkeras.evaluation.metrics import accuracy, evaluate_classifier, predict_classes
+from mmkeras.evaluation.robustness import (
+    PERTURBATIONS,
+    area_under_curve,
+    missing_modality_accuracy,
+    modality_kind,
+    perturb,
+    robustness_report,
+)
+
+__all__ = [
+    "PERTURBATIONS",
+    "accuracy",
+    "area_under_curve",
+    "evaluate_classifier",
+    "missing_modality_accuracy",
+    "modality_contributions",
+    "modality_kind",
+    "perturb",
+    "predict_classes",
+    "robustness_report",
+]

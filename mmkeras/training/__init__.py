@@ -1,0 +1,26 @@
+"""Training utilities: devices, precision, distribution, callbacks, seeding, fitting."""
+
+from mmkeras.training.callbacks import standard_callbacks
+from mmkeras.training.devices import (
+    device_summary,
+    distribution_strategy,
+    format_device_summary,
+    has_gpu,
+    set_mixed_precision,
+)
+from mmkeras.training.fit import fit_model, predict_latency
+from mmkeras.training.multi_worker import train_multi_worker
+from mmkeras.training.seeding import seed_everything
+
+__all__ = [
+    "device_summary",
+    "distribution_strategy",
+    "fit_model",
+    "format_device_summary",
+    "has_gpu",
+    "predict_latency",
+    "seed_everything",
+    "set_mixed_precision",
+    "standard_callbacks",
+    "train_multi_worker",
+]
