@@ -1,6 +1,7 @@
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from mmkeras.__main__ import main
@@ -9,7 +10,100 @@ from mmkeras.__main__ import main
 def test_info(capsys):
     assert main(["info"]) == 0
     out = capsys.readouterr().out
-    assert "concat" in out and "late" in out and "image_cnn" in out and "av_digits" in out
+    assert "concat" in out and "cross_attention" in out and "av_digits" in out
+    assert "devices: backend tensorflow" in out
+
+
+def test_compare_writes_table_and_figures(tmp_path, capsys):
+    out = tmp_path / "study"
+    assert main(["compare", "--fusions", "concat,late", "--seeds", "0", "--epochs", "1",
+                 "--no-robustness", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "| concat |" in printed and "| image only |" in printed
+    for name in ("results.csv", "results.md", "accuracy.png", "training_curves.png"):
+        assert (out / name).exists(), name
+
+
+def test_train_evaluate_predict_round_trip(tmp_path, capsys):
+    from mmkeras import datasets
+    from mmkeras.preprocessing.image import write_image
+
+    model = tmp_path / "emoji.keras"
+    assert main(["train", "--dataset", "emoji", "--fusion", "gated", "--epochs", "2",
+                 "--out", str(model)]) == 0
+    assert model.exists() and (tmp_path / "emoji.json").exists()
+    assert "test accuracy" in capsys.readouterr().out
+    assert main(["evaluate", "--model", str(model)]) == 0
+    assert "macro avg" in capsys.readouterr().out
+    raw = np.load(datasets.data_dir() / "emoji.npz")
+    picture = tmp_path / "grinning.png"
+    write_image(picture, raw["image"][0, 0])
+    assert main(["predict", "--model", str(model), "--image", str(picture),
+                 "--text", "grinning face"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3 and all(float(line.split()[-1]) <= 1 for line in lines)
+
+
+def test_predict_audio_from_frames(tmp_path, capsys):
+    from mmkeras import datasets
+
+    model = tmp_path / "audio.keras"
+    assert main(["train", "--dataset", "av_digits", "--modalities", "audio", "--epochs", "1",
+                 "--out", str(model)]) == 0
+    frames = datasets.load("av_digits").test.x["audio"][0]
+    np.save(tmp_path / "clip.npy", frames[np.any(frames != 0, -1)])
+    capsys.readouterr()
+    assert main(["predict", "--model", str(model), "--audio", str(tmp_path / "clip.npy"),
+                 "--top", "2"]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == 2
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["compare", "--dataset", "mnist"], "unknown dataset ['mnist']; valid: av_digits"),
+        (["compare", "--fusions", "concat,avg"], "unknown fusions ['avg']; valid:"),
+        (["compare", "--seeds", "a,b"], "seeds must be integers"),
+        (["compare", "--epochs", "0"], "--epochs must be >= 1"),
+        (["train", "--fusion", "mix"], "unknown fusion ['mix']"),
+        (["train", "--out", "model.h5"], "--out must end in .keras"),
+        (["predict", "--model", "nope.keras"], "model file not found"),
+        (["demo", "--epochs", "0"], "--epochs must be >= 1"),
+    ],
+)
+def test_bad_arguments_exit_with_a_message(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_unwritable_output_is_reported_before_training(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(SystemExit):
+        main(["compare", "--out", str(blocker / "results")])
+    assert "cannot be written" in capsys.readouterr().err
+
+
+def test_predict_names_missing_inputs(tmp_path, capsys):
+    model = tmp_path / "m.keras"
+    assert main(["train", "--dataset", "av_digits", "--epochs", "1", "--out", str(model)]) == 0
+    with pytest.raises(SystemExit):
+        main(["predict", "--model", str(model), "--image", str(tmp_path / "missing.png")])
+    err = capsys.readouterr().err
+    assert "missing ['audio']" in err
+    with pytest.raises(SystemExit):
+        main(["predict", "--model", str(model), "--image", str(tmp_path / "missing.png"),
+              "--audio", str(tmp_path / "missing.npy")])
+    err = capsys.readouterr().err
+    assert "missing.npy" in err or "missing.png" in err
+
+
+def test_module_entry_point():
+    result = subprocess.run([sys.executable, "-m", "mmkeras", "nope"], capture_output=True,
+                            text=True)
+    assert result.returncode == 2 and "invalid choice: 'nope'" in result.stderr
 
 
 def test_demo_runs_every_model(capsys):
@@ -19,11 +113,3 @@ def test_demo_runs_every_model(capsys):
     assert [r["model"] for r in rows] == ["image only", "audio only", "early fusion", "late fusion"]
     assert all(0.0 <= r["test_accuracy"] <= 1 and r["parameters"] > 0 for r in rows)
     assert "audio only" in capsys.readouterr().out
-
-
-def test_bad_arguments_exit_with_a_message():
-    with pytest.raises(SystemExit):
-        main(["demo", "--epochs", "0"])
-    result = subprocess.run([sys.executable, "-m", "mmkeras", "nope"], capture_output=True,
-                            text=True)
-    assert result.returncode != 0 and "invalid choice: 'nope'" in result.stderr

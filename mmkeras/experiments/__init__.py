@@ -1,0 +1,19 @@
+"""Fusion comparison experiments: `compare(...)` and what it writes."""
+
+from mmkeras.experiments.comparison import check_output_dir, compare, plan_runs
+from mmkeras.experiments.presets import PRESETS
+from mmkeras.experiments.result_store import ResultStore
+from mmkeras.experiments.standard_encoders import standard_encoders
+from mmkeras.experiments.summary import findings, markdown_table, summarize
+
+__all__ = [
+    "PRESETS",
+    "ResultStore",
+    "check_output_dir",
+    "compare",
+    "findings",
+    "markdown_table",
+    "plan_runs",
+    "standard_encoders",
+    "summarize",
+]

@@ -1,0 +1,198 @@
+"""`compare`: the fusion comparison study, from one call."""
+
+import os
+import re
+import shutil
+
+import numpy as np
+
+from mmkeras import datasets
+from mmkeras.builder import build_model
+from mmkeras.evaluation import evaluate_classifier, robustness_report
+from mmkeras.experiments.presets import PRESETS
+from mmkeras.experiments.result_store import ResultStore
+from mmkeras.experiments.standard_encoders import standard_encoders
+from mmkeras.experiments.summary import markdown_table, summarize
+from mmkeras.fusion import FUSIONS
+from mmkeras.training import fit_model, format_device_summary, predict_latency, seed_everything
+
+
+def plan_runs(modalities, fusions, baselines=True):
+    """`(label, modalities, fusion, kind)` for each model of a study."""
+    runs = []
+    if baselines:
+        runs += [(f"{m} only", [m], "concat", "unimodal") for m in modalities]
+    runs += [(f, list(modalities), f, "fusion") for f in fusions]
+    return runs
+
+
+def _folds(dataset, cv_folds, seed):
+    """`[(fold id, train Split, validation Split)]`: the fixed split, or k folds."""
+    if not cv_folds:
+        return [(0, dataset.train, dataset.validation)]
+    from sklearn.model_selection import StratifiedKFold
+
+    from mmkeras.datasets import Split
+
+    x = {k: np.concatenate([dataset.train.x[k], dataset.validation.x[k]]) for k in dataset.modalities}
+    y = np.concatenate([dataset.train.y, dataset.validation.y])
+    folds = StratifiedKFold(int(cv_folds), shuffle=True, random_state=seed).split(y, y)
+    return [(i + 1, Split({k: v[a] for k, v in x.items()}, y[a]),
+             Split({k: v[b] for k, v in x.items()}, y[b])) for i, (a, b) in enumerate(folds)]
+
+
+def check_output_dir(out):
+    """Raises before any training if `out` cannot be written."""
+    try:
+        os.makedirs(out, exist_ok=True)
+        probe = os.path.join(out, ".write-test")
+        with open(probe, "w") as f:
+            f.write("ok")
+        os.remove(probe)
+    except OSError as err:
+        raise PermissionError(f"Output folder {out!r} cannot be written: {err}") from err
+
+
+def compare(dataset="av_digits", fusions=None, seeds=None, epochs=None, preset="quick",
+            out=None, baselines=True, cv_folds=None, batch_size=64, robustness=True,
+            patience=None, train_limit=None, dataset_options=None, verbose=1,
+            figures=True):
+    """Trains every fusion (and a unimodal baseline per modality) on the same
+    encoders, budget and schedule, for several seeds, and tabulates the results.
+
+    Args:
+        dataset: A multimodal dataset name from `mmkeras.datasets.DATASETS`
+            (or a loaded `MultimodalDataset`).
+        fusions: Fusion names; default from the preset (all of `FUSIONS`).
+        seeds: Seeds; default from the preset.
+        epochs: Maximum epochs per model; default from the preset.
+        preset: `"quick"` or `"full"` (see `PRESETS`).
+        out: Folder for `results.csv`, `results.md`, figures, and the per-run
+            records that let an interrupted study resume. `None`: in memory.
+        baselines: Also train one unimodal model per modality.
+        cv_folds: k-fold cross-validation on train+validation instead of the
+            fixed split (the test split stays the same).
+        batch_size: Batch size.
+        robustness: Evaluate each model with a modality missing and under noise.
+        patience: Early-stopping patience; default from the preset.
+        train_limit: Use only this many training samples (quick checks).
+        dataset_options: Keyword arguments for `datasets.load`.
+        verbose: 0 silent, 1 one line per run, 2 also Keras progress.
+        figures: Write PNG figures to `out`.
+
+    Returns:
+        `(results, summary)`: one row per run, and mean ± std per model.
+    """
+    if preset not in PRESETS:
+        raise ValueError(f"Unknown preset. Received: preset={preset!r}; expected one of {sorted(PRESETS)}")
+    settings = PRESETS[preset]
+    fusions = list(fusions or settings["fusions"] or sorted(FUSIONS))
+    unknown = [f for f in fusions if f not in FUSIONS]
+    if unknown:
+        raise ValueError(f"Unknown fusions. Received: {unknown}; expected some of {sorted(FUSIONS)}")
+    seeds = [int(s) for s in (seeds if seeds is not None else settings["seeds"])]
+    epochs = int(epochs or settings["epochs"])
+    patience = patience if patience is not None else settings["patience"]
+    if isinstance(dataset, str):
+        if dataset not in datasets.DATASETS:
+            raise ValueError(f"Unknown dataset. Received: {dataset!r}; expected one of {sorted(datasets.DATASETS)}")
+        data = datasets.load(dataset, **(dataset_options or {}))
+    else:
+        data = dataset
+    if len(data.modalities) < 2:
+        raise ValueError(f"compare needs a multimodal dataset. Received: {data.name!r} with "
+                         f"modalities {data.modalities}")
+    if out is not None:
+        check_output_dir(out)
+    store = ResultStore(out)
+    runs = plan_runs(data.modalities, fusions, baselines)
+    test = data.test
+    total = len(runs) * len(seeds) * (int(cv_folds) if cv_folds else 1)
+    count = 0
+    for seed in seeds:
+        for fold, train, validation in _folds(data, cv_folds, seed):
+            if train_limit:
+                train = train.take(train_limit, seed=seed)
+            for label, modalities, fusion, kind in runs:
+                count += 1
+                key = f"{data.name}|{label}|seed={seed}|fold={fold}"
+                if store.done(key):
+                    if verbose:
+                        print(f"[{count}/{total}] {key}: already done, skipped", flush=True)
+                    continue
+                row, curves, history = _run_one(
+                    data, label, modalities, fusion, kind, seed, fold, train, validation, test,
+                    epochs, batch_size, patience, robustness, out, key, verbose)
+                store.add(row, curves, history)
+                if verbose:
+                    print(f"[{count}/{total}] {label:<16} seed {seed} fold {fold}: "
+                          f"test accuracy {row['test_accuracy']:.3f}, "
+                          f"{row['train_seconds']:.0f} s, {row['epochs_run']} epochs", flush=True)
+    results = store.results()
+    summary = summarize(results)
+    if out is not None:
+        _write_outputs(out, data, results, summary, store, figures)
+    return results, summary
+
+
+def _run_one(data, label, modalities, fusion, kind, seed, fold, train, validation, test,
+             epochs, batch_size, patience, robustness, out, key, verbose):
+    seed_everything(seed)
+    model = build_model(standard_encoders(data, modalities), fusion=fusion,
+                        num_classes=data.num_classes, dropout=0.2)
+    tr, va, te = (s.select(modalities) for s in (train, validation, test))
+    run_dir = None
+    if out is not None:
+        run_dir = os.path.join(out, "runs", re.sub(r"[^A-Za-z0-9_.=-]+", "_", key))
+    history, seconds, epochs_run = fit_model(
+        model, (tr.x, tr.y), (va.x, va.y), epochs=epochs, batch_size=batch_size,
+        run_dir=run_dir, patience=patience, verbose=1 if verbose > 1 else 0)
+    metrics = evaluate_classifier(model, te.x, te.y, data.class_names)
+    row = {"run": key, "dataset": data.name, "model": label, "kind": kind, "fusion": fusion,
+           "modalities": "+".join(modalities), "seed": seed, "fold": fold,
+           "test_accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"],
+           "parameters": model.count_params(), "train_seconds": seconds,
+           "latency_ms": 1000 * predict_latency(model, te.x), "epochs_run": epochs_run}
+    if "val_accuracy" in history:
+        row["val_accuracy"] = float(max(history["val_accuracy"]))
+    curves = []
+    if robustness:
+        curves, summary = robustness_report(model, te.x, te.y, seed=seed)
+        row.update(summary)
+    if run_dir is not None:
+        np.savetxt(os.path.join(run_dir, "confusion_matrix.csv"), metrics["confusion_matrix"],
+                   fmt="%d", delimiter=",")
+        shutil.rmtree(os.path.join(run_dir, "backup"), ignore_errors=True)
+    return row, curves, history
+
+
+def _write_outputs(out, data, results, summary, store, figures):
+    from mmkeras import plots
+
+    results.to_csv(os.path.join(out, "results.csv"), index=False)
+    summary.to_csv(os.path.join(out, "summary.csv"), index=False)
+    table = markdown_table(summary, machine=format_device_summary(),
+                           title=f"Fusion comparison on {data.name}")
+    with open(os.path.join(out, "results.md"), "w") as f:
+        f.write(table + "\n")
+    if not figures or summary.empty:
+        return
+    import matplotlib.pyplot as plt
+
+    plt.close(plots.plot_accuracy(summary, os.path.join(out, "accuracy.png"),
+                                  title=f"{data.name}: fusion vs unimodal baselines"))
+    curves = store.robustness()
+    if not curves.empty:
+        plt.close(plots.plot_robustness(curves, os.path.join(out, "robustness.png")))
+    first_seed = results["seed"].min()
+    histories = {row["model"]: store.histories[row["run"]] for _, row in results.iterrows()
+                 if row["seed"] == first_seed and row["run"] in store.histories}
+    plt.close(plots.plot_training_curves(histories, os.path.join(out, "training_curves.png")))
+    best = results.loc[results["test_accuracy"].idxmax()]
+    matrix_path = os.path.join(out, "runs", re.sub(r"[^A-Za-z0-9_.=-]+", "_", best["run"]),
+                               "confusion_matrix.csv")
+    if os.path.exists(matrix_path):
+        matrix = np.loadtxt(matrix_path, delimiter=",", dtype=int)
+        plt.close(plots.plot_confusion_matrix(
+            matrix, data.class_names, os.path.join(out, "confusion_matrix.png"),
+            title=f"{best['model']} (seed {best['seed']})"))

@@ -1,0 +1,30 @@
+"""The encoders a comparison uses for each embedded dataset: the same for every fusion."""
+
+from mmkeras import encoders
+
+
+def standard_encoders(dataset, modalities=None):
+    """Fresh encoders for `dataset`'s modalities (built anew on every call).
+
+    av_digits: `image_cnn` (28×28×1) and `sequence_lstm` (13 MFCCs);
+    emoji: `image_cnn` (32×32×3) and `text_bigru` (its vocabulary);
+    any other dataset: picked by input kind (image → image_cnn, token ids →
+    text_bigru, frames → sequence_lstm).
+    """
+    modalities = list(modalities or dataset.modalities)
+    unknown = [m for m in modalities if m not in dataset.input_shapes]
+    if unknown:
+        raise ValueError(f"Unknown modalities. Received: {unknown}; dataset has {dataset.modalities}")
+    built = {}
+    for m in modalities:
+        shape = tuple(dataset.input_shapes[m])
+        if len(shape) == 3:
+            built[m] = encoders.image_cnn(input_shape=shape)
+        elif len(shape) == 1 and dataset.vocabulary is not None and m == "text":
+            built[m] = encoders.text_bigru(sequence_length=shape[0],
+                                           vocab_size=len(dataset.vocabulary))
+        elif len(shape) == 2:
+            built[m] = encoders.sequence_lstm(input_shape=shape)
+        else:
+            raise ValueError(f"No standard encoder for {m!r} with input shape {shape}")
+    return built

@@ -1,0 +1,110 @@
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import mmkeras
+from mmkeras import datasets, experiments
+
+
+@pytest.fixture(scope="module")
+def small():
+    """av_digits cut down so a whole study runs in seconds."""
+    ds = datasets.load("av_digits")
+    ds.splits = {"train": ds.train.take(200), "validation": ds.validation.take(60),
+                 "test": ds.test.take(80)}
+    return ds
+
+
+def test_every_fusion_one_epoch_gives_a_well_formed_table(small, tmp_path):
+    out = tmp_path / "study"
+    results, summary = experiments.compare(small, fusions=sorted(mmkeras.fusion.FUSIONS), seeds=[0],
+                                           epochs=1, out=str(out), verbose=0)
+    models = set(results["model"])
+    assert models == {"image only", "audio only"} | set(mmkeras.fusion.FUSIONS)
+    for column in ("test_accuracy", "macro_f1", "parameters", "train_seconds", "latency_ms",
+                   "epochs_run", "auc_image_occlusion"):
+        assert results[column].notna().sum() >= len(results) - 1, column
+    fused = results[results["kind"] == "fusion"]
+    assert fused["missing_image"].notna().all() and fused["auc_audio_white_noise"].notna().all()
+    # a unimodal model has no other modality to lose
+    assert results.loc[results["model"] == "image only", "missing_image"].isna().all()
+    assert results["test_accuracy"].between(0, 1).all()
+    assert len(summary) == len(models) and "test_accuracy_std" in summary
+    for name in ("results.csv", "summary.csv", "results.md", "accuracy.png", "robustness.png",
+                 "training_curves.png", "confusion_matrix.png"):
+        assert (out / name).exists(), name
+    table = (out / "results.md").read_text()
+    assert "| concat |" in table and "Best single modality" in table
+
+
+def test_interrupted_study_resumes_and_loses_nothing(small, tmp_path, monkeypatch):
+    out = str(tmp_path / "study")
+    from mmkeras.experiments import comparison as compare_module
+
+    real = compare_module._run_one
+    calls = []
+
+    def flaky(*args, **kwargs):
+        calls.append(args[1])
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # the user pressed Ctrl-C during the third run
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(compare_module, "_run_one", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        experiments.compare(small, fusions=["concat", "late"], seeds=[0], epochs=1, out=out,
+                            robustness=False, verbose=0)
+    saved = pd.read_csv(os.path.join(out, "results_runs.csv"))
+    assert list(saved["model"]) == ["image only", "audio only"]
+    monkeypatch.setattr(compare_module, "_run_one", real)
+    results, _ = experiments.compare(small, fusions=["concat", "late"], seeds=[0], epochs=1,
+                                     out=out, robustness=False, verbose=0)
+    assert list(results["model"]) == ["image only", "audio only", "concat", "late"]
+    np.testing.assert_allclose(results["test_accuracy"][:2], saved["test_accuracy"])
+
+
+def test_same_seed_reproduces_and_cross_validation(small):
+    first, _ = experiments.compare(small, fusions=["concat"], seeds=[3], epochs=1,
+                                   baselines=False, robustness=False, verbose=0)
+    again, _ = experiments.compare(small, fusions=["concat"], seeds=[3], epochs=1,
+                                   baselines=False, robustness=False, verbose=0)
+    np.testing.assert_allclose(first["test_accuracy"], again["test_accuracy"])
+    cv, summary = experiments.compare(small, fusions=["concat"], seeds=[0], epochs=1, cv_folds=3,
+                                      baselines=False, robustness=False, verbose=0)
+    assert list(cv["fold"]) == [1, 2, 3] and summary["runs"].iloc[0] == 3
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"fusions": ["concat", "mean"]}, r"Received: \['mean'\]"),
+        ({"preset": "huge"}, "Received: preset='huge'"),
+        ({"dataset": "imagenet"}, "Received: 'imagenet'"),
+        ({"dataset": "spoken_words"}, "needs a multimodal dataset"),
+    ],
+)
+def test_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        experiments.compare(**{"dataset": "av_digits", **kwargs})
+
+
+def test_unwritable_output_is_reported_before_training(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(PermissionError, match="cannot be written"):
+        experiments.compare("av_digits", out=str(blocker / "sub"))
+
+
+def test_findings_state_the_verdicts():
+    summary = pd.DataFrame({
+        "model": ["image only", "audio only", "early", "late", "concat"],
+        "kind": ["unimodal", "unimodal", "fusion", "fusion", "fusion"],
+        "fusion": ["concat", "concat", "early", "late", "concat"],
+        "test_accuracy_mean": [0.5, 0.6, 0.7, 0.65, 0.75],
+        "test_accuracy_std": [0.01] * 5,
+    }).sort_values("test_accuracy_mean", ascending=False)
+    lines = experiments.findings(summary)
+    assert "3 of 3 fusions beat it" in lines[0]
+    assert "'Late fusion beats early fusion' does not hold" in lines[2]
