@@ -146,7 +146,7 @@ def _run_one(data, label, modalities, fusion, kind, seed, fold, train, validatio
         run_dir = os.path.join(out, "runs", re.sub(r"[^A-Za-z0-9_.=-]+", "_", key))
     history, seconds, epochs_run = fit_model(
         model, (tr.x, tr.y), (va.x, va.y), epochs=epochs, batch_size=batch_size,
-        run_dir=run_dir, patience=patience, verbose=1 if verbose > 1 else 0)
+        run_dir=run_dir, patience=patience, verbose=1 if verbose > 1 else 0, checkpoint=False)
     metrics = evaluate_classifier(model, te.x, te.y, data.class_names)
     row = {"run": key, "dataset": data.name, "model": label, "kind": kind, "fusion": fusion,
            "modalities": "+".join(modalities), "seed": seed, "fold": fold,

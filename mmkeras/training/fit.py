@@ -8,7 +8,7 @@ from mmkeras.training.callbacks import standard_callbacks
 
 
 def fit_model(model, train, validation=None, epochs=10, batch_size=64, run_dir=None,
-              patience=5, verbose=0, tensorboard=False):
+              patience=5, verbose=0, tensorboard=False, checkpoint=True):
     """Trains `model` and returns `(history dict, seconds, epochs run)`.
 
     Args:
@@ -22,6 +22,7 @@ def fit_model(model, train, validation=None, epochs=10, batch_size=64, run_dir=N
         patience: Early-stopping patience (on `val_loss`, else `loss`).
         verbose: Keras verbosity.
         tensorboard: Also write TensorBoard logs.
+        checkpoint: Save the best model to `run_dir/best.keras`.
     """
     if isinstance(train, tuple):
         check_inputs(model, train[0])
@@ -33,7 +34,7 @@ def fit_model(model, train, validation=None, epochs=10, batch_size=64, run_dir=N
         check_inputs(model, validation[0])
     callbacks = standard_callbacks(
         run_dir, monitor="val_loss" if validation is not None else "loss",
-        patience=patience, tensorboard=tensorboard)
+        patience=patience, tensorboard=tensorboard, checkpoint=checkpoint)
     start = time.perf_counter()
     history = model.fit(**fit_args, validation_data=validation, epochs=epochs,
                         callbacks=callbacks, verbose=verbose)
