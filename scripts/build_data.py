@@ -174,7 +174,41 @@ def build_spoken_words(workdir):
     print(f"{out_dir.relative_to(ROOT)}: {len(rows)} clips, {size / 1e6:.1f} MB")
 
 
-BUILDERS = {"av_digits": build_av_digits, "emoji": build_emoji, "spoken_words": build_spoken_words}
+def build_emoji_speech(workdir):
+    """Synthetic speech of every emoji's first short name (a third, audio modality)."""
+    import librosa
+
+    sys.path.insert(0, str(ROOT))
+    from mmkeras.preprocessing import audio as audio_lib
+
+    rng = np.random.default_rng(SEED + 1)
+    with np.load(DATA / "emoji.npz") as emoji:
+        unified, short_names = emoji["unified"], emoji["short_names"]
+    voices = sorted(set(VOICES))
+    frames, lengths, spoken = [], [], []
+    for code, names in zip(unified, short_names):
+        words = names.split(" ")[0].replace("_", " ").replace("-", " ")
+        voice = f"{voices[rng.integers(len(voices))]}+{VARIANTS[rng.integers(len(VARIANTS))]}"
+        tmp = Path(workdir) / f"{code}.wav"
+        subprocess.run(["espeak-ng", "-v", voice, "-s", str(int(rng.integers(140, 190))),
+                        "-w", str(tmp), words], check=True)
+        wave, _ = librosa.load(tmp, sr=8000)
+        wave, _ = librosa.effects.trim(wave, top_db=40)
+        wave = np.pad(wave, (0, max(audio_lib.FRAME_LENGTH - len(wave), 0)))
+        mfcc = np.asarray(audio_lib.mfcc_tf(wave.astype("float32")))
+        frames.append(mfcc)
+        lengths.append(len(mfcc))
+        spoken.append(words)
+        tmp.unlink()
+    out = DATA / "emoji_speech.npz"
+    np.savez_compressed(out, unified=unified, spoken=np.array(spoken),
+                        frames=np.concatenate(frames).astype("float16"),
+                        lengths=np.array(lengths, dtype="int32"))
+    print(f"{out.relative_to(ROOT)}: {len(lengths)} clips, {out.stat().st_size / 1e6:.1f} MB")
+
+
+BUILDERS = {"av_digits": build_av_digits, "emoji": build_emoji, "spoken_words": build_spoken_words,
+            "emoji_speech": build_emoji_speech}
 
 
 def main():

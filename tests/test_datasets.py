@@ -146,3 +146,16 @@ def test_av_digits_fusion_beats_each_modality():
         accuracy["+".join(modalities)] = model.evaluate(test.x, test.y, verbose=0)[1]
     assert max(accuracy["image"], accuracy["audio"]) > 0.3  # both modalities are informative
     assert accuracy["image+audio"] > max(accuracy["image"], accuracy["audio"]) + 0.08, accuracy
+
+
+def test_emoji_with_synthetic_speech_as_third_modality():
+    ds = datasets.load("emoji", speech=True, max_frames=120)
+    assert ds.modalities == ["image", "text", "audio"]
+    audio = ds.train.x["audio"]
+    assert audio.shape[1:] == (120, 13)
+    lengths = np.any(audio != 0, -1).sum(1)
+    assert lengths.min() >= 20  # every name was spoken
+    plain = datasets.load("emoji")
+    np.testing.assert_array_equal(plain.train.y, ds.train.y)
+    # both pictures of an emoji share its one spoken name
+    np.testing.assert_array_equal(audio[0], audio[1])

@@ -10,7 +10,8 @@ DESCRIPTION = (
     "1,906 emoji (Unicode 16, npm `emoji-datasource` 16.0.0, MIT) in two styles: Google "
     "Noto Emoji (Apache-2.0) and Twitter Twemoji (graphics CC BY 4.0, Twitter, Inc. and "
     "contributors), 32x32 RGB cut from the package's 32 px sheets and composited on white. "
-    "Text: the emoji's name and short names. Label: its category (9; the 5 skin-tone "
+    "Text: the emoji's name and short names. Optional audio (speech=True): synthetic "
+    "speech (espeak-ng) of the first short name, as MFCCs. Label: its category (9; the 5 skin-tone "
     "'Component' entries are dropped) or subcategory (98). Splits are by emoji, so both "
     "pictures of an emoji are in the same split and the test emoji are unseen."
 )
@@ -19,7 +20,7 @@ LABELS = ("category", "subcategory")
 
 
 def load_emoji(label="category", styles=STYLES, sequence_length=16, image_size=32,
-               text="name+short_names"):
+               text="name+short_names", speech=False, max_frames=150):
     """Loads `emoji` as a `MultimodalDataset` with inputs `image` and `text`.
 
     Args:
@@ -29,6 +30,10 @@ def load_emoji(label="category", styles=STYLES, sequence_length=16, image_size=3
         sequence_length: Token ids per text, padded with 0.
         image_size: Side of the images (resized with area interpolation).
         text: `"name"`, `"short_names"` or `"name+short_names"`.
+        speech: Add a third modality, `audio`: SYNTHETIC speech (espeak-ng,
+            random English voice) of the emoji's first short name, as 13 MFCCs
+            per 10 ms frame, normalised per utterance and zero-padded.
+        max_frames: Speech frames kept per clip (longer clips are cut).
 
     Returns:
         Splits with `x = {"image": (n, s, s, 3) float32 in [0, 1],
@@ -61,19 +66,39 @@ def load_emoji(label="category", styles=STYLES, sequence_length=16, image_size=3
     vocabulary = Vocabulary.build([t for t, sp in zip(tokens, split) if sp == "train"])
     ids = vocabulary.encode(tokens, sequence_length)
     n_styles = len(styles)
+    speech_frames = _speech(raw["unified"], max_frames) if speech else None
     splits = {}
     for name in ("train", "validation", "test"):
         rows = np.flatnonzero(split == name)
-        splits[name] = Split(
-            {"image": images[rows].reshape((-1,) + images.shape[2:]).astype("float32") / 255.0,
-             "text": np.repeat(ids[rows], n_styles, axis=0)},
-            np.repeat(labels[rows], n_styles),
-        )
+        x = {"image": images[rows].reshape((-1,) + images.shape[2:]).astype("float32") / 255.0,
+             "text": np.repeat(ids[rows], n_styles, axis=0)}
+        if speech:
+            x["audio"] = np.repeat(speech_frames[rows], n_styles, axis=0)
+        splits[name] = Split(x, np.repeat(labels[rows], n_styles))
+    shapes = {"image": (image_size, image_size, 3), "text": (sequence_length,)}
+    if speech:
+        shapes["audio"] = (None, 13)
     return MultimodalDataset(
         name="emoji",
         splits=splits,
         class_names=[str(c) for c in raw[f"{label}_names"]],
-        input_shapes={"image": (image_size, image_size, 3), "text": (sequence_length,)},
+        input_shapes=shapes,
         vocabulary=vocabulary.tokens,
         description=DESCRIPTION,
     )
+
+
+def _speech(unified, max_frames):
+    from mmkeras.preprocessing.audio import normalize_utterance
+
+    with np.load(data_file("emoji_speech.npz")) as npz:
+        if not np.array_equal(npz["unified"], unified):
+            raise ValueError("data/emoji_speech.npz does not match data/emoji.npz; rebuild both "
+                             "with scripts/build_data.py")
+        frames, lengths = npz["frames"].astype("float32"), npz["lengths"]
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    out = np.zeros((len(lengths), max_frames, frames.shape[1]), dtype="float32")
+    for i, (s, n) in enumerate(zip(starts, lengths)):
+        n = min(int(n), max_frames)
+        out[i, :n] = normalize_utterance(frames[s:s + n])
+    return out

@@ -35,5 +35,9 @@ def standard_callbacks(run_dir=None, monitor="val_loss", patience=5, backup=True
         callbacks.append(keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv"),
                                                    append=True))
     if tensorboard:
+        try:
+            import tensorboard  # noqa: F401  (Keras needs it to write summaries)
+        except ImportError as err:
+            raise ImportError("tensorboard=True needs TensorBoard: pip install tensorboard") from err
         callbacks.append(keras.callbacks.TensorBoard(os.path.join(run_dir, "tensorboard")))
     return callbacks

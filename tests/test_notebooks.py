@@ -1,0 +1,50 @@
+"""The tutorial notebooks: in sync with their sources, committed without outputs,
+and executed top to bottom in smoke mode (MMKERAS_SMOKE=1)."""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
+sys.path.insert(0, str(ROOT / "scripts"))
+from sync_notebooks import render  # noqa: E402
+
+
+def test_there_are_seven_notebooks_each_with_a_source():
+    assert len(NOTEBOOKS) == 7
+    for notebook in NOTEBOOKS:
+        assert notebook.with_suffix(".py").exists(), notebook.name
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_in_sync_without_outputs_and_well_formed(notebook):
+    assert notebook.read_text() == render(notebook.with_suffix(".py")), (
+        f"{notebook.name} is out of sync with its .py source: run python scripts/sync_notebooks.py")
+    cells = json.loads(notebook.read_text())["cells"]
+    assert all(not c.get("outputs") for c in cells if c["cell_type"] == "code")
+    first = "".join(cells[0]["source"])
+    assert cells[0]["cell_type"] == "markdown" and "**Goal:**" in first
+    assert "TIME_" not in first, "the introduction must state measured times"
+    text = "".join("".join(c["source"]) for c in cells)
+    assert "!pip" not in text and "%pip" not in text
+    assert "MMKERAS_SMOKE" in text and "## Exercises" in text and "## Summary" in text
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_runs_top_to_bottom_in_smoke_mode(notebook, tmp_path, monkeypatch):
+    import nbformat
+    from nbclient import NotebookClient
+
+    monkeypatch.setenv("MMKERAS_SMOKE", "1")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    nb = nbformat.read(notebook, as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+              if o.get("output_type") == "error"]
+    assert not errors
