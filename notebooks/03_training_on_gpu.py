@@ -96,6 +96,7 @@ class Interrupt(keras.callbacks.Callback):
 callbacks = training.standard_callbacks(str(run_dir), patience=3, tensorboard=True)
 try:
     model.fit(train_data, validation_data=validation_data, epochs=max(EPOCHS, 3), verbose=0,
+              shuffle=False,  # the tf.data pipeline shuffles itself
               callbacks=callbacks + [EpochTimer(), Interrupt()])
 except KeyboardInterrupt as err:
     print(f"interrupted: {err}; the backup in {run_dir / 'backup'} remembers epoch 2")

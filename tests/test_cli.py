@@ -110,6 +110,6 @@ def test_demo_runs_every_model(capsys):
     from mmkeras.demo import run_demo
 
     rows = run_demo(epochs=1, fusions=("early", "late"), verbose=True)
-    assert [r["model"] for r in rows] == ["image only", "audio only", "early fusion", "late fusion"]
+    assert [r["model"] for r in rows] == ["image only", "audio only", "early", "late"]
     assert all(0.0 <= r["test_accuracy"] <= 1 and r["parameters"] > 0 for r in rows)
     assert "audio only" in capsys.readouterr().out

@@ -18,7 +18,7 @@ def device_summary():
 
     backend = keras.backend.backend()
     summary = {"backend": backend, "keras": keras.__version__, "python": platform.python_version(),
-               "cpu_cores": os.cpu_count(), "gpus": []}
+               "cpu": _cpu_name(), "cpu_cores": os.cpu_count(), "gpus": []}
     if backend == "tensorflow":
         tf = _tf()
         summary["tensorflow"] = tf.__version__
@@ -36,6 +36,19 @@ def device_summary():
     return summary
 
 
+def _cpu_name():
+    import platform
+
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def format_device_summary(summary=None):
     summary = summary or device_summary()
     gpus = summary["gpus"]
@@ -43,7 +56,7 @@ def format_device_summary(summary=None):
     versions = ", ".join(f"{k} {summary[k]}" for k in ("keras", "tensorflow", "jax", "torch")
                          if k in summary)
     return (f"backend {summary['backend']} ({versions}), Python {summary['python']}, "
-            f"{summary['cpu_cores']} CPU cores, {device}")
+            f"{summary.get('cpu', 'CPU')} with {summary['cpu_cores']} cores, {device}")
 
 
 def has_gpu():

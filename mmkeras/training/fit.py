@@ -29,7 +29,8 @@ def fit_model(model, train, validation=None, epochs=10, batch_size=64, run_dir=N
         x, y = train
         fit_args = dict(x=x, y=y, batch_size=batch_size)
     else:
-        fit_args = dict(x=train)
+        # A tf.data pipeline shuffles itself (to_tf_dataset(shuffle=True)).
+        fit_args = dict(x=train, shuffle=False)
     if isinstance(validation, tuple):
         check_inputs(model, validation[0])
     callbacks = standard_callbacks(
