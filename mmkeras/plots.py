@@ -47,17 +47,29 @@ def plot_robustness(curves, path=None, models=None):
     if models is not None:
         curves = curves[curves["model"].isin(models)]
     panels = curves[["modality", "perturbation"]].drop_duplicates().values.tolist()
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels) + 1.6, 3.4),
+                             squeeze=False)
+    names = sorted(curves["model"].unique())
+    colors = {m: plt.get_cmap("tab20")(i % 20) for i, m in enumerate(names)}
     for ax, (modality, perturbation) in zip(axes[0], panels):
         part = curves[(curves["modality"] == modality) & (curves["perturbation"] == perturbation)]
         for model, rows in part.groupby("model"):
             mean = rows.groupby("level")["accuracy"].mean()
-            ax.plot(mean.index, mean.values, marker="o", markersize=3, label=model)
+            unimodal = model.endswith(" only")
+            ax.plot(mean.index, mean.values, marker="o", markersize=3, label=model,
+                    color=colors[model], linestyle="--" if unimodal else "-",
+                    linewidth=2 if unimodal else 1.2)
         ax.set_title(f"{modality}: {perturbation.replace('_', ' ')}")
         ax.set_xlabel("level")
         ax.set_ylabel("test accuracy")
         ax.set_ylim(0, 1)
-    axes[0][-1].legend(fontsize=7, loc="upper right")
+    handles = {}
+    for ax in axes[0]:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, handle)
+    labels = sorted(handles)
+    axes[0][-1].legend([handles[l] for l in labels], labels, fontsize=7, loc="upper left",
+                       bbox_to_anchor=(1.02, 1.0))
     return _finish(fig, path)
 
 

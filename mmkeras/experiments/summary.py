@@ -47,7 +47,13 @@ def findings(summary):
     if "early" in by_fusion and "late" in by_fusion:
         late_names = [f for f in by_fusion.index if f.startswith("late")]
         best_late = max(late_names, key=lambda f: by_fusion[f])
-        verdict = "holds" if by_fusion[best_late] > by_fusion["early"] else "does not hold"
+        stds = fused.set_index("fusion")["test_accuracy_std"].fillna(0)
+        spread = max(stds.get(best_late, 0), stds.get("early", 0))
+        gap = by_fusion[best_late] - by_fusion["early"]
+        if abs(gap) <= spread:
+            verdict = "cannot be decided (the gap is within one standard deviation)"
+        else:
+            verdict = "holds" if gap > 0 else "does not hold"
         lines.append(
             f"'Late fusion beats early fusion' {verdict} here: best late ({best_late}) "
             f"{by_fusion[best_late]:.3f} vs early {by_fusion['early']:.3f}; "
