@@ -67,13 +67,14 @@ for line in experiments.findings(summary):
     print("-", line)
 
 # %% [markdown]
-# With the full-size run recorded in `results/av_digits/` (every fusion, three seeds), early
-# and feature-level fusion beat late fusion on this data: each modality alone is weak, and a
-# digit that is ambiguous in a degraded image is often clear in the sound, and the other way
-# round. Joining features lets the model learn such combinations; averaging two weak
-# classifiers' probabilities cannot. The documents' claim (000 §4.3) is stated without data;
-# on ours it does not hold. It may hold where one modality alone is already strong and the
-# other adds noise — try exercise 2.
+# The committed full study (`results/av_digits/`: every fusion, three seeds, early stopping)
+# gives feature-level concat 0.794 ± 0.019 and early 0.784 ± 0.010, against 0.771 ± 0.007 for
+# the best late combiner (a learned stacker) and 0.667 ± 0.020 for the plain average of the two
+# models' probabilities; each modality alone reaches 0.57–0.58. A digit that is ambiguous in a
+# degraded image is often clear in the sound and the other way round: joining features lets
+# the model learn such combinations, averaging two weak classifiers' votes cannot. The
+# documents' claim (000 §4.3) comes without data; on ours it does not hold. It may hold where
+# one modality alone is already strong and the other adds noise — try exercise 2.
 #
 # ## Summary
 #
