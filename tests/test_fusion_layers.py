@@ -71,22 +71,22 @@ def mha(layer, query, value, mask=None):
     return np.einsum("bthk,hkd->btd", out, wo) + bo, scores
 
 
-def close(actual, expected, tol=1e-4):
+def assert_close(actual, expected, tol=1e-4):
     np.testing.assert_allclose(np_(actual), expected, rtol=tol, atol=tol)
 
 
 @pytest.mark.parametrize("count", [2, 3])
 def test_concat_sum_weighted(count):
     h = embeddings(count)
-    close(ConcatFusion()(h), np.concatenate(h, -1))
+    assert_close(ConcatFusion()(h), np.concatenate(h, -1))
     layer = SumFusion(units=6)
     out = layer(h)
-    close(out, sum(dense(p, x) for p, x in zip(layer.projections, h)))
+    assert_close(out, sum(dense(p, x) for p, x in zip(layer.projections, h)))
     layer = WeightedSumFusion(units=6, alpha=[1.0, 3.0, 4.0][:count])
     out = layer(h)
     alpha = np.array([1.0, 3.0, 4.0][:count]) / sum([1.0, 3.0, 4.0][:count])
     np.testing.assert_allclose(layer.modality_weights(), alpha, rtol=1e-5)
-    close(out, sum(a * dense(p, x) for a, p, x in zip(alpha, layer.projections, h)))
+    assert_close(out, sum(a * dense(p, x) for a, p, x in zip(alpha, layer.projections, h)))
 
 
 @pytest.mark.parametrize("count", [2, 3])
@@ -95,9 +95,9 @@ def test_modality_attention(count):
     layer = ModalityAttentionFusion(units=6)
     out = layer(h)
     alpha = softmax(dense(layer.scorer, np.concatenate(h, -1)))
-    close(layer.attention_weights(h), alpha)
+    assert_close(layer.attention_weights(h), alpha)
     projected = np.stack([dense(p, x) for p, x in zip(layer.projections, h)], 1)
-    close(out, (projected * alpha[..., None]).sum(1))
+    assert_close(out, (projected * alpha[..., None]).sum(1))
 
 
 @pytest.mark.parametrize("count", [2, 3])
@@ -108,8 +108,8 @@ def test_self_attention(count):
     tokens = np.stack([dense(p, x) for p, x in zip(layer.projections, h)], 1)
     tokens = tokens + np_(layer.modality_embeddings)[None]
     attended, scores = mha(layer.attention, tokens, tokens)
-    close(out, layer_norm(layer.norm, tokens + attended).mean(1))
-    close(layer.attention_scores(h), scores)
+    assert_close(out, layer_norm(layer.norm, tokens + attended).mean(1))
+    assert_close(layer.attention_scores(h), scores)
 
 
 def sequences(count, batch=3):
@@ -141,10 +141,10 @@ def test_cross_modal_attention(count):
         maps.append(scores)
         # padded keys get zero attention
         assert np.all(scores[..., ~key_mask[0]][:, :, masks[i][0]] < 1e-6)
-    close(out, np.concatenate(pooled, -1))
+    assert_close(out, np.concatenate(pooled, -1))
     for got, want, i in zip(layer.attention_maps(seqs, mask=masks), maps, range(count)):
         real = masks[i][0]
-        close(np_(got)[:, :, real], want[:, :, real])
+        assert_close(np_(got)[:, :, real], want[:, :, real])
 
 
 def test_cross_attention_padding_does_not_change_output():
@@ -153,7 +153,7 @@ def test_cross_attention_padding_does_not_change_output():
     out = np_(layer(seqs, mask=masks))
     longer = [seqs[0], np.concatenate([seqs[1], RNG.normal(size=(3, 3, WIDTHS[1]))], 1)]
     longer_masks = [masks[0], np.concatenate([masks[1], np.zeros((3, 3), bool)], 1)]
-    close(layer(longer, mask=longer_masks), out)
+    assert_close(layer(longer, mask=longer_masks), out)
     with pytest.raises(ValueError, match="at least 2 modalities. Received: 1"):
         CrossModalAttentionFusion()([seqs[0]])
 
@@ -167,7 +167,7 @@ def test_tensor_fusion(count):
     for p, x in zip(layer.projections, h):
         z = np.concatenate([dense(p, x), np.ones((len(x), 1))], -1)
         product = z if product is None else np.einsum("bi,bj->bij", product, z).reshape(len(x), -1)
-    close(out, product)
+    assert_close(out, product)
     assert np_(out).shape[1] == 4**count
     raw = TensorFusion(units=None)(h)
     assert np_(raw).shape[1] == np.prod([w + 1 for w in WIDTHS[:count]])
@@ -190,7 +190,7 @@ def test_low_rank_fusion(count):
     for x, factor in zip(h, layer.factors):
         z = np.concatenate([x, np.ones((len(x), 1))], -1)
         fused = fused * np.einsum("bd,rdu->bru", z, np_(factor))
-    close(out, fused.sum(1) + np_(layer.bias))
+    assert_close(out, fused.sum(1) + np_(layer.bias))
 
 
 def test_low_rank_equals_a_linear_map_of_the_tensor_product():
@@ -201,7 +201,7 @@ def test_low_rank_equals_a_linear_map_of_the_tensor_product():
     full = np.einsum("riu,rju->iju", a, b)  # the rank-2 weight tensor
     z1 = np.concatenate([h[0], np.ones((4, 1))], -1)
     z2 = np.concatenate([h[1], np.ones((4, 1))], -1)
-    close(out, np.einsum("bi,bj,iju->bu", z1, z2, full) + np_(layer.bias))
+    assert_close(out, np.einsum("bi,bj,iju->bu", z1, z2, full) + np_(layer.bias))
 
 
 @pytest.mark.parametrize("count", [2, 3])
@@ -211,8 +211,8 @@ def test_gated_fusion(count):
     out = layer(h)
     candidates = np.stack([np.tanh(dense(c, x)) for c, x in zip(layer.candidates, h)], 1)
     gates = softmax(dense(layer.gate, np.concatenate(h, -1)).reshape(4, count, 6), axis=1)
-    close(layer.gates(h), gates)
-    close(out, (gates * candidates).sum(1))
+    assert_close(layer.gates(h), gates)
+    assert_close(out, (gates * candidates).sum(1))
 
 
 @pytest.mark.parametrize("count", [2, 3])
@@ -226,7 +226,7 @@ def test_film(count):
     gamma = dense(layer.to_gamma, h[0]) + 1
     beta = dense(layer.to_beta, h[0])
     expected = [gamma * dense(p, x) + beta for p, x in zip(layer.projections, h[1:])]
-    close(out, np.concatenate(expected, -1))
+    assert_close(out, np.concatenate(expected, -1))
     with pytest.raises(ValueError, match="Received: conditioning=5"):
         FiLMFusion(conditioning=5)(h)
 
@@ -244,12 +244,12 @@ def test_late_fusion(count, combine):
         expected = np.tensordot(np_(layer.modality_weights()), np.stack(probs), 1)
     else:
         expected = softmax(dense(layer.stacker, np.concatenate(logits, -1)))
-    close(out, expected)
+    assert_close(out, expected)
     np.testing.assert_allclose(out.sum(-1), 1, rtol=1e-5)
     with pytest.raises(ValueError, match="logits of one width"):
         LateFusion(combine)([logits[0], logits[1][:, :2]])
     binary = np_(LateFusion("mean", binary=True)([l[:, :1] for l in logits]))
-    close(binary, np.mean([1 / (1 + np.exp(-l[:, :1])) for l in logits], 0))
+    assert_close(binary, np.mean([1 / (1 + np.exp(-l[:, :1])) for l in logits], 0))
 
 
 def test_early_fusion_masks_and_shapes():
@@ -259,28 +259,28 @@ def test_early_fusion_masks_and_shapes():
     assert out.shape == (3, 8)
     changed = [s.copy() for s in seqs]
     changed[-1][~masks[-1]] = 9.0  # padded steps hold garbage now
-    close(layer(changed, mask=masks), out)
+    assert_close(layer(changed, mask=masks), out)
 
 
 def test_modality_dropout():
     h = [np.ones((2000, 3), "float32"), 2 * np.ones((2000, 3), "float32")]
     layer = ModalityDropout(0.3, modalities=["audio", "image"], seed=1)
-    close(layer(h)[0], h[0])  # inference: identity
+    assert_close(layer(h)[0], h[0])  # inference: identity
     dropped = [np_(o) for o in layer(h, training=True)]
     rate = [(d[:, 0] == 0).mean() for d in dropped]
     assert all(0.2 < r < 0.4 for r in rate), rate
     assert not np.any((dropped[0][:, 0] == 0) & (dropped[1][:, 0] == 0))
     layer.set_missing(["image"])
     out = [np_(o) for o in layer(h)]
-    close(out[0], h[0])
+    assert_close(out[0], h[0])
     assert np.all(out[1] == 0)
     layer.set_missing()
-    close(layer(h)[1], h[1])
+    assert_close(layer(h)[1], h[1])
     learned = ModalityDropout(0.5, missing="learned", modalities=["a", "b"])
     learned(h)
     learned.missing_vectors[1].assign([7.0, 8.0, 9.0])
     learned.set_missing([1])
-    close(learned(h)[1], np.tile([7.0, 8.0, 9.0], (2000, 1)))
+    assert_close(learned(h)[1], np.tile([7.0, 8.0, 9.0], (2000, 1)))
     with pytest.raises(ValueError, match="Received: 'video'"):
         learned.set_missing(["video"])
     with pytest.raises(ValueError, match="Received: rate=1"):
@@ -332,7 +332,7 @@ def test_keras_round_trip_safe_mode(name, tmp_path):
     path = tmp_path / f"{name}.keras"
     model.save(path)
     loaded = keras.models.load_model(path, safe_mode=True)
-    close(loaded(x), expected, tol=1e-6)
+    assert_close(loaded(x), expected, tol=1e-6)
 
 
 @pytest.mark.parametrize("name", sorted(fusion.FUSIONS))
