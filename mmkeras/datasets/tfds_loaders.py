@@ -11,6 +11,7 @@ import socket
 import numpy as np
 
 from mmkeras.datasets.multimodal_dataset import MultimodalDataset, Split
+from mmkeras.datasets.splits import stratified_split
 
 TFDS_HOST = ("storage.googleapis.com", 443)
 
@@ -70,16 +71,6 @@ def _to_numpy(ds, keys):
     return columns
 
 
-def _stratified(labels, rng, fractions=(0.8, 0.1, 0.1)):
-    split = np.empty(len(labels), dtype="<U10")
-    for label in np.unique(labels):
-        idx = rng.permutation(np.flatnonzero(labels == label))
-        a = int(round(fractions[0] * len(idx)))
-        b = a + int(round(fractions[1] * len(idx)))
-        split[idx[:a]], split[idx[a:b]], split[idx[b:]] = "train", "validation", "test"
-    return split
-
-
 def load_tfds_av_mnist(data_dir=None, download=True, seed=0, max_frames=100):
     """AV-MNIST from TFDS: `mnist` images paired by digit with `spoken_digit` audio.
 
@@ -98,7 +89,7 @@ def load_tfds_av_mnist(data_dir=None, download=True, seed=0, max_frames=100):
     images = {s: _to_numpy(load_tfds("mnist", s, data_dir, download), ["image", "label"])
               for s in ("train", "test")}
     labels = np.asarray(speech["label"], dtype="int32")
-    split = _stratified(labels, rng)
+    split = stratified_split(labels, rng)
     frames = []
     for wave in speech["audio"]:
         wave = np.asarray(wave, dtype="float32")

@@ -135,6 +135,11 @@ def compare(dataset="av_digits", fusions=None, seeds=None, epochs=None, preset="
     return results, summary
 
 
+def _run_dir(out, key):
+    """The folder of one run's files (backup, log, confusion matrix)."""
+    return os.path.join(out, "runs", re.sub(r"[^A-Za-z0-9_.=-]+", "_", key))
+
+
 def _run_one(data, label, modalities, fusion, kind, seed, fold, train, validation, test,
              epochs, batch_size, patience, robustness, out, key, verbose):
     seed_everything(seed)
@@ -143,7 +148,7 @@ def _run_one(data, label, modalities, fusion, kind, seed, fold, train, validatio
     tr, va, te = (s.select(modalities) for s in (train, validation, test))
     run_dir = None
     if out is not None:
-        run_dir = os.path.join(out, "runs", re.sub(r"[^A-Za-z0-9_.=-]+", "_", key))
+        run_dir = _run_dir(out, key)
     history, seconds, epochs_run = fit_model(
         model, (tr.x, tr.y), (va.x, va.y), epochs=epochs, batch_size=batch_size,
         run_dir=run_dir, patience=patience, verbose=1 if verbose > 1 else 0, checkpoint=False)
@@ -189,8 +194,7 @@ def _write_outputs(out, data, results, summary, store, figures):
                  if row["seed"] == first_seed and row["run"] in store.histories}
     plt.close(plots.plot_training_curves(histories, os.path.join(out, "training_curves.png")))
     best = results.loc[results["test_accuracy"].idxmax()]
-    matrix_path = os.path.join(out, "runs", re.sub(r"[^A-Za-z0-9_.=-]+", "_", best["run"]),
-                               "confusion_matrix.csv")
+    matrix_path = os.path.join(_run_dir(out, best["run"]), "confusion_matrix.csv")
     if os.path.exists(matrix_path):
         matrix = np.loadtxt(matrix_path, delimiter=",", dtype=int)
         plt.close(plots.plot_confusion_matrix(

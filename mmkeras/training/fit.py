@@ -4,6 +4,7 @@ import time
 
 
 from mmkeras.input_check import check_inputs
+from mmkeras.timing import median_seconds
 from mmkeras.training.callbacks import standard_callbacks
 
 
@@ -45,15 +46,5 @@ def fit_model(model, train, validation=None, epochs=10, batch_size=64, run_dir=N
 
 def predict_latency(model, x, repeats=20):
     """Median seconds per sample of `predict_on_batch` on one sample."""
-    import numpy as np
-
     one = {k: v[:1] for k, v in x.items()}
-    model.predict_on_batch(one)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        model.predict_on_batch(one)
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
-
-
+    return median_seconds(lambda: model.predict_on_batch(one), repeats)
