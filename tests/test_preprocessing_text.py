@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from mmkeras.preprocessing import text
+from mmkeras.preprocessing import text as text_lib
 
 
 def test_tokenizers_need_no_downloads():
@@ -50,3 +51,25 @@ def test_augmentation():
     assert sorted(swapped) == tokens and swapped != tokens
     with pytest.raises(ValueError, match="Received: p=1"):
         text.random_deletion(tokens, p=1)
+
+
+@pytest.mark.parametrize(
+    "text, tokens",
+    [
+        ("Crème brûlée, naïve café", ["crème", "brûlée", "naïve", "café"]),
+        ("Cre\u0300me", ["crème"]),  # decomposed accent, NFKC-normalised
+        ("猫が好き", ["猫", "が", "好", "き"]),
+        ("图像和文本 model", ["图", "像", "和", "文", "本", "model"]),
+        ("Don’t stop", ["don't", "stop"]),
+        ("ＡＢＣ 123", ["abc", "123"]),
+        ("NaN", ["nan"]),
+    ],
+)
+def test_tokenize_any_language(text, tokens):
+    assert text_lib.tokenize(text) == tokens
+
+
+def test_tokenize_characters_and_unknown_method():
+    assert text_lib.tokenize("a b猫", method="characters") == ["a", "b", "猫"]
+    with pytest.raises(ValueError, match="Received: method='spacy'"):
+        text_lib.tokenize("x", method="spacy")

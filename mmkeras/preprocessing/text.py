@@ -1,30 +1,46 @@
 """Text preprocessing that needs no downloads: tokens, stop words, ids, augmentation.
 
 NLTK's `word_tokenize` and its stop-word corpus need data downloaded with
-`nltk.download`, which fails offline; the tokenizers used here (regular
-expression, Treebank) are pure code. The stop-word list is NLTK's when its
-corpus is installed, otherwise scikit-learn's built-in English list.
+`nltk.download`, which fails offline; the tokenizers used here (a Unicode
+regular expression, NLTK's Treebank rules, the optional jieba segmenter) are
+pure code. The stop-word list is NLTK's when its corpus is installed,
+otherwise scikit-learn's built-in English list.
 """
 
 import json
 import re
+import unicodedata
 from collections import Counter
 
 import numpy as np
 
 PAD, OOV = 0, 1
 PAD_TOKEN, OOV_TOKEN = "<pad>", "<oov>"
-TOKENIZERS = ("regexp", "treebank")
-_WORD = r"[a-z0-9]+(?:'[a-z]+)?"
+TOKENIZERS = ("regexp", "characters", "treebank", "jieba")
+# Scripts written without spaces between words (Han, kana, Thai, Lao, Khmer,
+# Myanmar): without a segmenter, each character is a token.
+_UNSPACED = (r"\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf"
+             r"\u4e00-\u9fff\uf900-\ufaff")
+_UNSPACED_CHAR = re.compile(f"([{_UNSPACED}])")
+# A word: letters and digits of any script, with inner apostrophes ("don't").
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 
 
 def tokenize(text, method="regexp", lowercase=True, stop_words=None):
-    """Splits a text into word tokens.
+    """Splits a text in any language into word tokens.
+
+    The text is first normalised to Unicode NFKC (so "é" typed as "e" plus an
+    accent, or full-width "Ａ", read as one letter), and "’" to "'".
 
     Args:
         text: A string.
-        method: `"regexp"` (letters and digits, keeps "don't") or
-            `"treebank"` (NLTK's Penn Treebank rules: "do", "n't", punctuation).
+        method: `"regexp"`: words of letters and digits in any script,
+            keeping inner apostrophes ("don't"); scripts written without
+            spaces (Chinese, Japanese, Thai...) give one token per character.
+            `"characters"`: every non-space character. `"treebank"`: NLTK's
+            Penn Treebank rules for English ("do", "n't", punctuation).
+            `"jieba"`: Chinese word segmentation with the optional `jieba`
+            package (`pip install jieba`), other scripts as `"regexp"`.
         lowercase: Lower-case before splitting.
         stop_words: Optional collection of words to drop.
 
@@ -32,25 +48,42 @@ def tokenize(text, method="regexp", lowercase=True, stop_words=None):
 
     >>> tokenize("Smiling face, with tears!")
     ['smiling', 'face', 'with', 'tears']
+    >>> tokenize("Crème brûlée, naïve café")
+    ['crème', 'brûlée', 'naïve', 'café']
+    >>> tokenize("猫が好き")
+    ['猫', 'が', '好', 'き']
     """
     if not isinstance(text, str):
         raise TypeError(f"`text` must be a string. Received: {text!r}")
+    text = unicodedata.normalize("NFKC", text).replace("\u2019", "'")
     if lowercase:
         text = text.lower()
     if method == "regexp":
-        from nltk.tokenize import RegexpTokenizer
-
-        tokens = RegexpTokenizer(_WORD if lowercase else r"[A-Za-z0-9]+(?:'[A-Za-z]+)?").tokenize(text)
+        tokens = _WORD.findall(_UNSPACED_CHAR.sub(r" \1 ", text))
+    elif method == "characters":
+        tokens = [c for c in text if not c.isspace()]
     elif method == "treebank":
         from nltk.tokenize import TreebankWordTokenizer
 
         tokens = TreebankWordTokenizer().tokenize(text)
+    elif method == "jieba":
+        tokens = [t for piece in _jieba().cut(text) for t in _WORD.findall(piece)]
     else:
         raise ValueError(f"Unknown tokenizer. Received: method={method!r}; expected one of {TOKENIZERS}")
     if stop_words:
         stop = set(stop_words)
         tokens = [t for t in tokens if t not in stop]
     return tokens
+
+
+def _jieba():
+    try:
+        import jieba
+    except ImportError:
+        raise ImportError("tokenize(method='jieba') needs the optional `jieba` package: "
+                          "pip install jieba (or use method='regexp', which splits Chinese "
+                          "into characters).") from None
+    return jieba
 
 
 def stop_words(language="english"):
