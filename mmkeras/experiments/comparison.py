@@ -10,7 +10,7 @@ from mmkeras import datasets
 from mmkeras.builder import build_model
 from mmkeras.evaluation import evaluate_classifier, robustness_report
 from mmkeras.experiments.presets import PRESETS
-from mmkeras.experiments.result_store import ResultStore
+from mmkeras.experiments.result_store import ResultStore, study_settings
 from mmkeras.experiments.standard_encoders import standard_encoders
 from mmkeras.experiments.summary import markdown_table, summarize
 from mmkeras.fusion import FUSIONS
@@ -104,7 +104,11 @@ def compare(dataset="av_digits", fusions=None, seeds=None, epochs=None, preset="
                          f"modalities {data.modalities}")
     if out is not None:
         check_output_dir(out)
-    store = ResultStore(out)
+    # Settings that change results: a folder holding another study is refused.
+    store = ResultStore(out, settings=study_settings(
+        data, dataset_options=dataset_options, epochs=epochs, patience=patience,
+        batch_size=batch_size, train_limit=train_limit, cv_folds=cv_folds, robustness=robustness,
+        encoders="standard_encoders", build_options={"dropout": 0.2}))
     runs = plan_runs(data.modalities, fusions, baselines)
     test = data.test
     total = len(runs) * len(seeds) * (int(cv_folds) if cv_folds else 1)

@@ -1,0 +1,233 @@
+"""The result store: damaged records are found and only their runs re-run; other settings are refused."""
+
+import json
+import os
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mmkeras import datasets, experiments
+from mmkeras.experiments import comparison
+from mmkeras.experiments.result_store import (
+    DamagedResultsWarning,
+    ResultStore,
+    StudySettingsError,
+)
+
+STUDY = dict(fusions=["concat"], seeds=[0], epochs=1, verbose=0, figures=False)
+RUNS = ["av_digits|image only|seed=0|fold=0", "av_digits|audio only|seed=0|fold=0",
+        "av_digits|concat|seed=0|fold=0"]
+
+
+@pytest.fixture(scope="module")
+def small():
+    ds = datasets.load("av_digits")
+    ds.splits = {"train": ds.train.take(120), "validation": ds.validation.take(40),
+                 "test": ds.test.take(40)}
+    return ds
+
+
+@pytest.fixture(scope="module")
+def finished(small, tmp_path_factory):
+    """A finished three-run study (two baselines and concat), with robustness curves."""
+    out = str(tmp_path_factory.mktemp("finished") / "study")
+    experiments.compare(small, out=out, **STUDY)
+    return out
+
+
+@pytest.fixture
+def study(finished, tmp_path):
+    out = str(tmp_path / "study")
+    shutil.copytree(finished, out)
+    return out
+
+
+@pytest.fixture
+def trained(monkeypatch):
+    """The run keys `compare` actually trains."""
+    calls = []
+    real = comparison._run_one
+
+    def recording(*args, **kwargs):
+        calls.append(args[-2])  # the run key
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(comparison, "_run_one", recording)
+    return calls
+
+
+def _lines(path):
+    with open(path, "rb") as f:
+        return f.read().split(b"\n")
+
+
+def _write(path, lines):
+    with open(path, "wb") as f:
+        f.write(b"\n".join(lines))
+
+
+def truncate_last_row(out):
+    path = os.path.join(out, "results_runs.csv")
+    data = open(path, "rb").read()
+    open(path, "wb").write(data[: len(data) - 40])  # a crash in the middle of the last row
+    return [RUNS[2]]
+
+
+def nan_row(out):
+    path = os.path.join(out, "results_runs.csv")
+    lines = _lines(path)
+    width = lines[0].count(b",")
+    lines[2] = RUNS[1].encode() + b",nan" * width  # the audio baseline's numbers are gone
+    _write(path, lines)
+    return [RUNS[1]]
+
+
+def binary_garbage(out):
+    path = os.path.join(out, "results_runs.csv")
+    lines = _lines(path)
+    lines[1] = bytes(range(128, 256)) + b"\x00\xff\xfe"  # the image baseline's row, overwritten
+    _write(path, lines)
+    return [RUNS[0]]
+
+
+@pytest.mark.parametrize("damage", [truncate_last_row, nan_row, binary_garbage])
+def test_damaged_rows_are_found_and_only_their_runs_are_run_again(small, finished, study, trained,
+                                                                  damage):
+    before = pd.read_csv(os.path.join(study, "results.csv"))
+    damaged = damage(study)
+    with pytest.warns(DamagedResultsWarning) as caught:
+        results, _ = experiments.compare(small, out=study, **STUDY)
+    message = str(caught[0].message)
+    assert os.path.join(study, "results_runs.csv") in message
+    if damage is not binary_garbage:  # a garbage line has no readable run key
+        assert damaged[0] in message
+    assert trained == damaged
+    assert sorted(results["run"]) == sorted(RUNS)
+    assert results["test_accuracy"].between(0, 1).all() and results["epochs_run"].notna().all()
+    untouched = [r for r in RUNS if r not in damaged]
+    kept = results.set_index("run").loc[untouched, "test_accuracy"]
+    np.testing.assert_allclose(kept, before.set_index("run").loc[untouched, "test_accuracy"])
+    # the repaired file reads back clean, and the damaged one is kept
+    assert os.path.exists(os.path.join(study, "results_runs.csv.damaged"))
+    again = ResultStore(study)
+    assert again.damaged == [] and len(again.rows) == 3
+    # each run's robustness curve is there exactly once
+    counts = pd.read_csv(os.path.join(study, "robustness_runs.csv")).groupby("run").size()
+    expected = pd.read_csv(os.path.join(finished, "robustness_runs.csv")).groupby("run").size()
+    pd.testing.assert_series_equal(counts.sort_index(), expected.sort_index())
+
+
+def test_a_garbage_robustness_line_reruns_the_run_it_belonged_to(small, study, trained):
+    path = os.path.join(study, "robustness_runs.csv")
+    lines = _lines(path)
+    victim = next(i for i, line in enumerate(lines) if line.startswith(RUNS[2].encode()))
+    lines[victim] = b"\xff\xfe\x00garbage"
+    _write(path, lines)
+    with pytest.warns(DamagedResultsWarning, match="robustness_runs.csv line"):
+        experiments.compare(small, out=study, **STUDY)
+    assert trained == [RUNS[2]]
+
+
+def test_unreadable_histories_are_reported_and_their_runs_rerun(small, study, trained):
+    with open(os.path.join(study, "histories.json"), "w") as f:
+        f.write('{"av_digits|image only|seed=0|fold=0": {"loss": [1.0')
+    with pytest.warns(DamagedResultsWarning, match="histories.json: unreadable"):
+        experiments.compare(small, out=study, **STUDY)
+    assert trained == RUNS
+
+
+def test_an_intact_study_is_not_run_again(small, study, trained, recwarn):
+    results, _ = experiments.compare(small, out=study, **STUDY)
+    assert trained == [] and len(results) == 3
+    assert not [w for w in recwarn if issubclass(w.category, DamagedResultsWarning)]
+
+
+@pytest.mark.parametrize(
+    "change, named",
+    [
+        ({"epochs": 2}, "epochs: 1 before, now 2"),
+        ({"patience": 3}, "patience: null before, now 3"),
+        ({"batch_size": 32}, "batch_size: 64 before, now 32"),
+        ({"train_limit": 50}, "train_limit: null before, now 50"),
+        ({"robustness": False}, "robustness: true before, now false"),
+        ({"cv_folds": 2}, "cv_folds: null before, now 2"),
+    ],
+)
+def test_other_settings_are_refused_naming_each_difference(small, study, trained, change, named):
+    before = {name: open(os.path.join(study, name), "rb").read() for name in os.listdir(study)
+              if os.path.isfile(os.path.join(study, name))}
+    with pytest.raises(StudySettingsError) as err:
+        experiments.compare(small, out=study, **{**STUDY, **change})
+    assert named in str(err.value) and "new output folder" in str(err.value)
+    assert trained == []
+    after = {name: open(os.path.join(study, name), "rb").read() for name in before}
+    assert after == before  # nothing in the folder was touched
+
+
+def test_other_data_is_refused(small, study, trained):
+    other = datasets.MultimodalDataset(small.name, dict(small.splits), small.class_names,
+                                       small.input_shapes)
+    other.splits["train"] = small.train.take(100, seed=1)
+    with pytest.raises(StudySettingsError, match=r"data_fingerprint: .*split_sizes: "):
+        experiments.compare(other, out=study, **STUDY)
+    assert trained == []
+
+
+def test_several_differences_are_all_named(small, study):
+    with pytest.raises(StudySettingsError) as err:
+        experiments.compare(small, out=study, **{**STUDY, "epochs": 3, "batch_size": 16})
+    assert "epochs: 1 before, now 3" in str(err.value)
+    assert "batch_size: 64 before, now 16" in str(err.value)
+
+
+def test_unreadable_settings_file_is_named(small, study):
+    with open(os.path.join(study, "settings.json"), "wb") as f:
+        f.write(b"\x89PNG garbage")
+    with pytest.raises(StudySettingsError, match="settings.json"):
+        experiments.compare(small, out=study, **STUDY)
+
+
+def test_folder_without_settings_records_them_with_a_warning(tmp_path):
+    out = str(tmp_path / "old")
+    store = ResultStore(out)
+    store.add({"run": "d|m|seed=0|fold=0", "model": "m", "seed": 0, "test_accuracy": 0.5,
+               "train_seconds": 1.0, "epochs_run": 1}, history={"loss": [1.0]})
+    with pytest.warns(UserWarning, match="recorded now"):
+        ResultStore(out, settings={"epochs": 1})
+    assert json.load(open(os.path.join(out, "settings.json"))) == {"epochs": 1}
+    ResultStore(out, settings={"epochs": 1})
+    with pytest.raises(StudySettingsError, match="epochs: 1 before, now 2"):
+        ResultStore(out, settings={"epochs": 2})
+
+
+def test_committed_results_read_back_clean(tmp_path, recwarn):
+    root = os.path.join(os.path.dirname(__file__), "..", "results")
+    for name in ("av_digits", "emoji"):
+        out = str(tmp_path / name)
+        shutil.copytree(os.path.join(root, name), out)
+        store = ResultStore(out)
+        assert store.damaged == []
+        pd.testing.assert_frame_equal(store.results(),
+                                      pd.read_csv(os.path.join(root, name, "results_runs.csv")))
+    assert not [w for w in recwarn if issubclass(w.category, DamagedResultsWarning)]
+
+
+def test_a_crash_between_writes_leaves_no_half_file(tmp_path, monkeypatch):
+    out = str(tmp_path / "s")
+    store = ResultStore(out)
+    row = {"run": "d|a|seed=0|fold=0", "model": "a", "seed": 0, "test_accuracy": 0.5,
+           "train_seconds": 1.0, "epochs_run": 1}
+    store.add(row, history={"loss": [1.0]})
+    first = open(os.path.join(out, "results_runs.csv"), "rb").read()
+
+    def crash(*args):
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError):
+        store.add({**row, "run": "d|b|seed=0|fold=0", "model": "b"}, history={"loss": [1.0]})
+    assert open(os.path.join(out, "results_runs.csv"), "rb").read() == first
+    monkeypatch.undo()
+    assert [r["run"] for r in ResultStore(out).rows] == ["d|a|seed=0|fold=0"]
