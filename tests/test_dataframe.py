@@ -1,111 +1,197 @@
-"""from_dataframe on a small folder of real files made from data/."""
-
-import warnings
+"""from_dataframe / from_folder on small folders of real files made from data/."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-import mmkeras
-from mmkeras import datasets, encoders
+from mmkeras import datasets
 from mmkeras.preprocessing.image import write_image
 
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
-    """60 emoji PNGs with their names, and 40 spoken-word WAV paths."""
+    """55 emoji PNGs with their names, each paired by class with a spoken-word WAV.
+
+    Flags go with "yes" clips and smileys with "no" clips (class-level pairs,
+    as in av_digits). Rows 3 and 10 have an empty caption, row 5 an empty
+    audio path, row 7 an empty image path.
+    """
     root = tmp_path_factory.mktemp("files")
     (root / "img").mkdir()
     raw = np.load(datasets.data_dir() / "emoji.npz")
-    keep = np.flatnonzero(np.isin(raw["category"], [2, 6]))[::8][:60]  # Flags vs Smileys
+    keep = np.flatnonzero(np.isin(raw["category"], [2, 6]))[::8][:60]
+    words = {w: [r["path"] for r in datasets.spoken_words.spoken_word_files() if r["word"] == w]
+             for w in ("yes", "no")}
     rows = []
-    for i in keep:
+    for n, i in enumerate(keep):
         name = f"img/{raw['unified'][i]}.png"
         write_image(root / name, raw["image"][i, 0])
-        rows.append({"image": name, "text": str(raw["name"][i]),
-                     "label": str(raw["category_names"][raw["category"][i]])})
-    pd.DataFrame(rows).to_csv(root / "emoji.csv", index=False)
-    words = [r for r in datasets.spoken_words.spoken_word_files() if r["word"] in ("yes", "no")]
-    pd.DataFrame({"audio": [r["path"] for r in words], "label": [r["word"] for r in words]}
-                 ).to_csv(root / "words.csv", index=False)
+        label = str(raw["category_names"][raw["category"][i]])
+        clips = words["yes" if label == "Flags" else "no"]
+        rows.append({"image": name, "text": str(raw["name"][i]), "audio": clips[n % len(clips)],
+                     "label": label})
+    table = pd.DataFrame(rows)
+    table.loc[[3, 10], "text"] = ""
+    table.loc[5, "audio"] = ""
+    table.loc[7, "image"] = ""
+    table.to_csv(root / "table.csv", index=False)
     return root
 
 
-def test_csv_of_images_and_texts_trains(folder):
-    files = datasets.from_dataframe(folder / "emoji.csv", image="image", text="text",
-                                    image_size=(32, 32), sequence_length=8, batch_size=16,
-                                    shuffle=True)
-    assert files.class_names == ["Flags", "Smileys & Emotion"]
-    assert files.input_shapes == {"image": (32, 32, 3), "text": (8,)}
-    x, y = next(iter(files.dataset))
-    assert x["image"].shape == (16, 32, 32, 3) and x["text"].shape == (16, 8)
-    model = mmkeras.build_model(
-        {"image": encoders.image_cnn(input_shape=(32, 32, 3), filters=(8,)),
-         "text": encoders.text_conv1d(sequence_length=8, vocab_size=len(files.vocabulary),
-                                      filters=8)},
-        num_classes=2, learning_rate=3e-3)
-    history = model.fit(files.dataset, epochs=6, verbose=0)
-    assert history.history["loss"][-1] < history.history["loss"][0]
-    n = sum(len(b[1]) for b in files.dataset)
-    assert n == files.num_rows == len(pd.read_csv(folder / "emoji.csv")) and not files.skipped
+def _read(folder, **kwargs):
+    options = dict(image="image", text="text", audio="audio", label="label")
+    options.update(kwargs)
+    return datasets.from_dataframe(folder / "table.csv", **options)
 
 
-def test_audio_paths_give_padded_mfcc_batches(folder):
-    files = datasets.from_dataframe(folder / "words.csv", audio="audio", batch_size=8)
-    x, y = next(iter(files.dataset))
-    assert x["audio"].shape[0] == 8 and x["audio"].shape[2] == 13
-    lengths = np.any(x["audio"].numpy() != 0, -1).sum(1)
-    assert lengths.max() == x["audio"].shape[1] and lengths.min() > 0
-    assert set(y.numpy()) <= {0, 1} and files.class_names == ["no", "yes"]
+def test_table_becomes_the_one_dataset_type(folder):
+    data = _read(folder)
+    assert isinstance(data, datasets.MultimodalDataset)
+    assert data.class_names == ["Flags", "Smileys & Emotion"] and data.num_classes == 2
+    assert data.input_shapes["image"] == (32, 32, 3)  # the images' own size
+    assert data.input_shapes["audio"] == (None, 13)
+    assert sum(len(s) for s in data.splits.values()) == 55 == data.report["rows"]
+    assert [len(data.train), len(data.validation), len(data.test)] == [43, 6, 6]
+    assert data.train.ids[0].startswith("img/") and data.train.x["text"].dtype == np.int32
+    assert data.report["missing"] == {"image": 1, "text": 2, "audio": 1}
+    assert data.select("image").modalities == ["image"]
 
 
-def _table(folder):
-    return pd.read_csv(folder / "emoji.csv", keep_default_na=False).head(6)
+def test_missing_policies(folder):
+    data = _read(folder)
+    everything = {**data.train.missing}
+    for split in (data.validation, data.test):
+        for m in everything:
+            everything[m] = np.concatenate([everything[m], split.missing[m]])
+    all_x = {m: np.concatenate([s.x[m] for s in data.splits.values()]) for m in data.modalities}
+    all_missing = {m: np.concatenate([s.missing[m] for s in data.splits.values()])
+                   for m in data.modalities}
+    for m in data.modalities:
+        assert all_missing[m].sum() == data.report["missing"][m]
+        assert not np.any(all_x[m][all_missing[m]])  # missing = zeros
+        assert np.all(np.any(all_x[m][~all_missing[m]].reshape(
+            (~all_missing[m]).sum(), -1) != 0, axis=1))
+    with pytest.raises(datasets.BadRowError, match=r"Row 3: empty text in column 'text'.*"
+                                                   r"missing='keep'"):
+        _read(folder, missing="raise")
+    with pytest.warns(UserWarning, match="skipped 4 of 55 rows"):
+        skipped = _read(folder, missing="skip")
+    assert sorted(skipped.skipped) == [3, 5, 7, 10]
+    assert sum(len(s) for s in skipped.splits.values()) == 51
+    with pytest.raises(ValueError, match="Received: missing='ignore'"):
+        _read(folder, missing="ignore")
 
 
-@pytest.mark.parametrize(
-    "change, message",
-    [
-        (lambda t: t.assign(image=["img/missing.png"] + list(t.image[1:])), "Row 0: image file not found"),
-        (lambda t: t.assign(text=[""] + list(t.text[1:])), "Row 0: empty text"),
-        (lambda t: t.assign(label=["Food"] + list(t.label[1:])), "Row 0: label 'Food' is not a known class"),
-    ],
-)
-def test_bad_rows_raise_or_skip_with_a_count(folder, change, message):
-    table = change(_table(folder))
-    kwargs = dict(image="image", text="text", class_names=["Flags", "Smileys & Emotion"],
-                  base_dir=folder, batch_size=4)
-    with pytest.raises(datasets.BadRowError, match=message):
-        datasets.from_dataframe(table, **kwargs)
-    with pytest.warns(UserWarning, match="skipped 1 of 6 rows"):
-        files = datasets.from_dataframe(table, on_error="skip", **kwargs)
-    assert list(files.skipped) == [0]
-    assert sum(len(y) for _, y in files.dataset) == 5
+def test_same_seed_same_data_and_splits(folder):
+    a, b, c = _read(folder, seed=3), _read(folder, seed=3), _read(folder, seed=4)
+    for name in ("train", "test"):
+        np.testing.assert_array_equal(a.splits[name].ids, b.splits[name].ids)
+        for m in a.modalities:
+            np.testing.assert_array_equal(a.splits[name].x[m], b.splits[name].x[m])
+    assert list(a.test.ids) != list(c.test.ids)
+    # Stratified: both classes in every split.
+    assert all(len(set(s.y)) == 2 for s in a.splits.values())
 
 
-def test_corrupt_file_is_named_or_skipped(folder):
+def test_split_column_and_separate_tables_share_vocabulary_and_classes(folder):
+    table = pd.read_csv(folder / "table.csv", keep_default_na=False)
+    table["part"] = ["train"] * 35 + ["validation"] * 10 + ["test"] * 10
+    table.loc[[35, 45], "label"] = ["Flags", "Smileys & Emotion"]
+    by_column = datasets.from_dataframe(table, image="image", text="text", split="part",
+                                        base_dir=folder)
+    assert [len(s) for s in by_column.splits.values()] == [35, 10, 10]
+    parts = {s: table[table.part == s].drop(columns="part") for s in ("train", "validation", "test")}
+    separate = datasets.from_dataframe(parts, image="image", text="text", base_dir=folder)
+    assert separate.vocabulary == by_column.vocabulary
+    np.testing.assert_array_equal(separate.test.x["text"], by_column.test.x["text"])
+    # The vocabulary is the training rows' only: a word seen only in test is unknown (id 1).
+    test_only = set(parts["test"].text.str.lower().str.split().sum()) - set(
+        parts["train"].text.str.lower().str.split().sum())
+    assert not test_only & set(separate.vocabulary)
+
+
+def test_label_unseen_in_training_is_named(folder):
+    table = pd.read_csv(folder / "table.csv", keep_default_na=False)
+    table["part"] = ["train"] * 45 + ["test"] * 5 + ["validation"] * 5
+    table = table[table.image != ""].reset_index(drop=True)
+    table.loc[47, "label"] = "Food & Drink"
+    with pytest.raises(ValueError, match=r"never occur in the training split.*'Food & Drink' "
+                                         r"\(rows \[47\]\)"):
+        datasets.from_dataframe(table, image="image", split="part", base_dir=folder)
+
+
+def test_bad_labels_are_named(folder):
+    table = pd.read_csv(folder / "table.csv", keep_default_na=False).head(12)
+    table.loc[2, "label"] = ""
+    with pytest.raises(datasets.BadRowError, match="Row 2: empty label"):
+        datasets.from_dataframe(table, text="text", base_dir=folder)
+    frame = table.assign(label=[np.nan] + list(table.label[1:]))
+    with pytest.raises(datasets.BadRowError, match="Row 0: empty label"):
+        datasets.from_dataframe(frame, text="text", base_dir=folder)
+
+
+def test_nan_caption_stays_text(tmp_path):
+    (tmp_path / "t.csv").write_text(
+        "text,label,part\nNaN,a,train\nred heart,b,train\nNone,a,validation\n"
+        "blue heart,b,validation\nnan nan,a,test\ngreen heart,b,test\n")
+    data = datasets.from_dataframe(tmp_path / "t.csv", text="text", split="part")
+    assert "nan" in data.vocabulary and data.report["missing"] == {"text": 0}
+
+
+def test_mixed_image_sizes_name_image_size(folder, tmp_path):
+    write_image(tmp_path / "big.png", np.ones((40, 48, 3)))
+    table = pd.read_csv(folder / "table.csv", keep_default_na=False).head(12).drop(index=7)
+    table["image"] = [str(folder / p) if p else "" for p in table.image]
+    table.loc[0, "image"] = str(tmp_path / "big.png")
+    with pytest.raises(ValueError, match=r"2 different sizes: 40x48 .*32x32.*image_size="):
+        datasets.from_dataframe(table, image="image", split=(0.4, 0.3, 0.3))
+    data = datasets.from_dataframe(table, image="image", image_size=(16, 16),
+                                   split=(0.4, 0.3, 0.3))
+    assert data.input_shapes["image"] == (16, 16, 3)
+
+
+def test_grey_images_stay_grey_at_their_size(tmp_path):
+    rng = np.random.default_rng(0)
+    for c in ("a", "b"):
+        (tmp_path / c).mkdir()
+        for i in range(5):
+            write_image(tmp_path / c / f"{i}.png", rng.random((28, 28, 1)))
+    data = datasets.from_folder(tmp_path, split=(0.6, 0.2, 0.2))
+    assert data.input_shapes == {"image": (28, 28, 1)} and data.class_names == ["a", "b"]
+    assert data.train.ids[0].endswith(".png")
+
+
+def test_missing_or_corrupt_file_is_an_error_or_listed(folder):
     (folder / "img" / "corrupt.png").write_bytes(b"garbage")
-    table = _table(folder)
+    table = pd.read_csv(folder / "table.csv", keep_default_na=False)
     table.loc[2, "image"] = "img/corrupt.png"
-    files = datasets.from_dataframe(table, image="image", base_dir=folder, batch_size=6)
-    with pytest.raises(Exception, match="Row 2: OpenCV could not decode"):
-        list(files.dataset)
-    files = datasets.from_dataframe(table, image="image", base_dir=folder, batch_size=6,
-                                    on_error="skip")
-    with warnings.catch_warnings(record=True):
-        warnings.simplefilter("always")
-        n = sum(len(y) for _, y in files.dataset)
-    assert n == 5 and 2 in files.skipped and "corrupt.png" in files.skipped[2]
+    table.loc[4, "image"] = "img/nope.png"
+    table = table.drop(index=7)
+    kwargs = dict(image="image", base_dir=folder)
+    with pytest.raises(datasets.BadRowError, match="Row 4: image file not found"):
+        datasets.from_dataframe(table, **kwargs)
+    with pytest.raises(datasets.BadRowError, match="Row 2: image: OpenCV could not decode"):
+        datasets.from_dataframe(table.drop(index=4), **kwargs)
+    with pytest.warns(UserWarning, match="skipped 2 of 54 rows"):
+        data = datasets.from_dataframe(table, on_error="skip", **kwargs)
+    assert sorted(data.skipped) == [2, 4] and "corrupt.png" in data.skipped[2]
+    assert sum(len(s) for s in data.splits.values()) == 52
 
 
 def test_table_level_errors(folder):
+    table = pd.read_csv(folder / "table.csv", keep_default_na=False)
+    table = table[table.text != ""].reset_index(drop=True)
     with pytest.raises(ValueError, match=r"Received: \['picture'\]"):
-        datasets.from_dataframe(_table(folder), image="picture")
+        datasets.from_dataframe(table, image="picture")
     with pytest.raises(ValueError, match=r"different lengths. Received: \{'text': 2, 'label': 1\}"):
         datasets.from_dataframe({"text": ["a", "b"], "label": ["x"]}, text="text")
     with pytest.raises(FileNotFoundError, match="nope.csv"):
         datasets.from_dataframe(folder / "nope.csv", text="text")
     with pytest.raises(ValueError, match="at least one modality"):
-        datasets.from_dataframe(_table(folder))
+        datasets.from_dataframe(table)
     with pytest.raises(ValueError, match="Received: on_error='ignore'"):
-        datasets.from_dataframe(_table(folder), text="text", on_error="ignore")
+        datasets.from_dataframe(table, text="text", on_error="ignore")
+    with pytest.raises(ValueError, match=r"three fractions.*Received: split=\(0.9, 0.2, 0.1\)"):
+        datasets.from_dataframe(table, text="text", split=(0.9, 0.2, 0.1))
+    with pytest.raises(ValueError, match=r"at least 3 rows per class.*Received: \{'z': 1\}"):
+        datasets.from_dataframe(table.assign(label=["z"] + list(table.label[1:])), text="text")

@@ -3,11 +3,13 @@
 - `load(name)`: `"av_digits"` (image + audio), `"emoji"` (image + text),
   `"spoken_words"` (audio), from `data/`, offline, in about a second.
 - `to_tf_dataset(split, ...)`: a `tf.data` pipeline of `({modality: x}, y)`.
-- `from_dataframe(table, ...)`: image paths, texts and audio paths in a table.
+- `from_dataframe(table, ...)`: your own image paths, texts and audio paths in a
+  table; `from_folder(folder)`: one sub-folder of images per class. Both return
+  the same `MultimodalDataset` as `load`, with splits and a `preprocessor`.
 - `load_tfds_av_mnist()`, `load_tfds_imdb()`: for users who are online.
 """
 
-from mmkeras.datasets.dataframe import BadRowError, FileDataset, from_dataframe
+from mmkeras.datasets.dataframe import BadRowError, from_dataframe, from_folder
 from mmkeras.datasets.multimodal_dataset import MultimodalDataset, Split
 from mmkeras.datasets.paths import data_dir
 from mmkeras.datasets.pipeline import to_tf_dataset
@@ -23,11 +25,11 @@ __all__ = [
     "BadRowError",
     "DATASETS",
     "DatasetUnavailableError",
-    "FileDataset",
     "MultimodalDataset",
     "Split",
     "data_dir",
     "from_dataframe",
+    "from_folder",
     "load",
     "load_tfds",
     "load_tfds_av_mnist",

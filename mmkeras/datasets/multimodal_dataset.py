@@ -1,4 +1,10 @@
-"""The container every loader returns: splits of named arrays plus metadata."""
+"""The one dataset type: splits of named arrays plus what is needed to read new inputs.
+
+Every loader returns a `MultimodalDataset`, whether its data is embedded in
+`data/` or read from the user's files (`from_dataframe`, `from_folder`), so
+everything that takes a dataset (`compare`, `standard_encoders`,
+`check_inputs`, `to_tf_dataset`, evaluation, the CLI) takes either.
+"""
 
 import dataclasses
 
@@ -7,13 +13,42 @@ import numpy as np
 
 @dataclasses.dataclass
 class Split:
-    """One split: `x` maps modality names to arrays, `y` holds integer labels."""
+    """One split of a dataset.
+
+    Attributes:
+        x: `{modality: array}`, the model inputs, first axis = samples.
+        y: Integer labels, `(samples,)`.
+        ids: Per-sample ids (file path or item id), so a prediction can be
+            traced back to its item; default `"0", "1", ...`.
+        missing: `{modality: bool array}`, `True` where that modality is
+            absent for the sample (its input is then all zeros, as in the
+            robustness checks and `ModalityDropout`). Modalities never missing
+            may be left out.
+    """
 
     x: dict
     y: np.ndarray
+    ids: np.ndarray = None
+    missing: dict = None
+
+    def __post_init__(self):
+        self.y = np.asarray(self.y)
+        self.ids = (np.arange(len(self.y)).astype(str) if self.ids is None
+                    else np.asarray(self.ids).astype(str))
+        self.missing = {m: np.asarray(v, dtype=bool) for m, v in (self.missing or {}).items()}
+        sizes = {k: len(v) for k, v in self.x.items()}
+        sizes.update(labels=len(self.y), ids=len(self.ids))
+        sizes.update({f"missing[{m}]": len(v) for m, v in self.missing.items()})
+        if len(set(sizes.values())) > 1:
+            raise ValueError(f"Every array of a split needs the same number of samples. "
+                             f"Received: {sizes}")
 
     def __len__(self):
         return len(self.y)
+
+    @property
+    def modalities(self):
+        return list(self.x)
 
     def select(self, modalities):
         """The same samples with only some modalities (e.g. a unimodal baseline)."""
@@ -23,26 +58,42 @@ class Split:
             raise ValueError(
                 f"Unknown modalities. Received: {modalities}; available: {sorted(self.x)}"
             )
-        return Split({m: self.x[m] for m in modalities}, self.y)
+        return Split({m: self.x[m] for m in modalities}, self.y, self.ids,
+                     {m: v for m, v in self.missing.items() if m in modalities})
+
+    def subset(self, index):
+        """The samples at `index` (integer indices or a boolean mask)."""
+        index = np.asarray(index)
+        return Split({k: v[index] for k, v in self.x.items()}, self.y[index], self.ids[index],
+                     {m: v[index] for m, v in self.missing.items()})
 
     def take(self, n, seed=0):
-        """A stratified-by-shuffle random subset of `n` samples (for quick runs)."""
+        """A random subset of `n` samples, in their original order (for quick runs)."""
         n = min(int(n), len(self))
-        idx = np.sort(np.random.default_rng(seed).permutation(len(self))[:n])
-        return Split({k: v[idx] for k, v in self.x.items()}, self.y[idx])
+        return self.subset(np.sort(np.random.default_rng(seed).permutation(len(self))[:n]))
+
+    def missing_counts(self):
+        """`{modality: samples where it is missing}`."""
+        return {m: int(v.sum()) for m, v in self.missing.items()}
 
 
 @dataclasses.dataclass
 class MultimodalDataset:
-    """A loaded dataset.
+    """A loaded dataset, embedded or read from files.
 
     Attributes:
-        name: Registry name.
+        name: Registry name, or the name given to `from_dataframe`.
         splits: `{"train": Split, "validation": Split, "test": Split}`.
         class_names: Label `i` is `class_names[i]`.
         input_shapes: `{modality: shape without batch axis}`, `None` = variable.
         vocabulary: Token list of the text modality (index = id), or `None`.
         description: What the data is, where it comes from, its license.
+        preprocessor: The `mmkeras.preprocessing.Preprocessor` that turns raw
+            inputs (file paths, strings, waveforms) into these model inputs;
+            save it with a model (`mmkeras.save_predictor`) to predict on new
+            files.
+        report: What reading the data found: `{"rows": n, "missing": {modality:
+            count}, "skipped": {row: reason}}` (empty for embedded data).
     """
 
     name: str
@@ -51,6 +102,8 @@ class MultimodalDataset:
     input_shapes: dict
     vocabulary: list = None
     description: str = ""
+    preprocessor: object = None
+    report: dict = dataclasses.field(default_factory=dict)
 
     @property
     def train(self):
@@ -72,8 +125,34 @@ class MultimodalDataset:
     def num_classes(self):
         return len(self.class_names)
 
+    @property
+    def skipped(self):
+        """`{row: reason}` of the rows left out while reading files."""
+        return dict(self.report.get("skipped", {}))
+
+    def select(self, modalities):
+        """The same dataset with only some modalities."""
+        modalities = [modalities] if isinstance(modalities, str) else list(modalities)
+        unknown = [m for m in modalities if m not in self.input_shapes]
+        if unknown or not modalities:
+            raise ValueError(
+                f"Unknown modalities. Received: {modalities}; available: {self.modalities}"
+            )
+        preprocessor = self.preprocessor.select(modalities) if self.preprocessor else None
+        return dataclasses.replace(
+            self, splits={k: s.select(modalities) for k, s in self.splits.items()},
+            input_shapes={m: self.input_shapes[m] for m in modalities},
+            vocabulary=self.vocabulary if "text" in modalities else None,
+            preprocessor=preprocessor)
+
     def __repr__(self):
         sizes = ", ".join(f"{k}={len(v)}" for k, v in self.splits.items())
         shapes = ", ".join(f"{k}{tuple(v)}" for k, v in self.input_shapes.items())
-        return (f"MultimodalDataset({self.name!r}: {sizes}; inputs {shapes}; "
-                f"{self.num_classes} classes)")
+        text = (f"MultimodalDataset({self.name!r}: {sizes}; inputs {shapes}; "
+                f"{self.num_classes} classes")
+        missing = {m: n for m, n in self.report.get("missing", {}).items() if n}
+        if missing:
+            text += f"; missing {missing}"
+        if self.skipped:
+            text += f"; {len(self.skipped)} rows skipped"
+        return text + ")"

@@ -87,6 +87,39 @@ def mfcc_tf(waves, sr=SAMPLE_RATE, n_mfcc=N_MFCC, **kwargs):
     return tf.signal.mfccs_from_log_mel_spectrograms(logmel_tf(waves, sr, **kwargs))[..., :n_mfcc]
 
 
+FEATURES = ("mfcc", "logmel")
+
+
+def audio_features(wave, sr=SAMPLE_RATE, features="mfcc", normalize=True):
+    """The features mmkeras computes from a waveform, everywhere it reads audio.
+
+    tf.signal MFCCs (13) or log-mel (40) per 10 ms frame of a mono clip,
+    standardised per utterance and feature. The file reader, the TFDS loader,
+    the `Preprocessor` of saved models and the CLI all call this one function,
+    so training and prediction see the same numbers.
+
+    Args:
+        wave: `(samples,)` float waveform at `sr` Hz (shorter than one
+            25 ms frame: zero-padded to one frame).
+        sr: Sample rate.
+        features: `"mfcc"` or `"logmel"`.
+        normalize: Standardise each feature over the clip's frames.
+
+    Returns:
+        `(frames, 13)` or `(frames, 40)` float32.
+    """
+    if features not in FEATURES:
+        raise ValueError(f"Unknown audio features. Received: features={features!r}; "
+                         f"expected one of {FEATURES}")
+    wave = np.asarray(wave, dtype="float32")
+    if wave.ndim != 1 or wave.size == 0:
+        raise ValueError(f"A waveform must be a non-empty 1-D array. Received: shape={wave.shape}")
+    wave = np.pad(wave, (0, max(FRAME_LENGTH - len(wave), 0)))
+    compute = mfcc_tf if features == "mfcc" else logmel_tf
+    frames = np.asarray(compute(wave, sr=sr), dtype="float32")
+    return normalize_utterance(frames) if normalize else frames
+
+
 def num_frames(samples, frame_length=FRAME_LENGTH, frame_step=FRAME_STEP):
     """Frames tf.signal makes of `samples` samples (no centring)."""
     return np.maximum(1 + (np.asarray(samples) - frame_length) // frame_step, 0)

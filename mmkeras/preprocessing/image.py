@@ -5,8 +5,14 @@ import os
 import numpy as np
 
 
+COLORS = ("rgb", "grayscale")
+
+
 def read_image(path, size=None, color="rgb"):
     """Reads an image file with OpenCV as float32 in [0, 1].
+
+    Transparent pixels (PNG alpha) are composited on white, as the emoji
+    pictures of `data/` are.
 
     Args:
         path: File path.
@@ -24,24 +30,79 @@ def read_image(path, size=None, color="rgb"):
     """
     import cv2
 
-    if color not in ("rgb", "grayscale"):
-        raise ValueError(f"`color` must be 'rgb' or 'grayscale'. Received: color={color!r}")
+    _check_color(color)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"Image file not found. Received: path={str(path)!r}")
-    flag = cv2.IMREAD_GRAYSCALE if color == "grayscale" else cv2.IMREAD_COLOR
-    image = cv2.imread(str(path), flag)
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if image is None:
         raise ValueError(f"OpenCV could not decode image file {str(path)!r} (corrupt or not an image)")
-    if color == "rgb":
+    if image.dtype == np.uint16:
+        image = (image // 257).astype("uint8")
+    if image.ndim == 3 and image.shape[-1] == 4:
+        alpha = image[..., 3:].astype("float32") / 255.0
+        image = (image[..., :3] * alpha + 255 * (1 - alpha)).round().astype("uint8")
+    if image.ndim == 3:
         image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-    if size is not None:
-        height, width = size
+    return resize_image(image, size, color)
+
+
+def resize_image(image, size=None, color="rgb"):
+    """An image array as float32 in [0, 1] with the given size and colour.
+
+    Args:
+        image: `(h, w)`, `(h, w, 1)` or `(h, w, 3)` RGB, uint8 (0–255) or
+            float (0–1).
+        size: `(height, width)`, or `None` to keep it.
+        color: `"rgb"` (grey images are repeated over 3 channels) or
+            `"grayscale"` (colour images are converted, ITU-R 601 weights).
+    """
+    import cv2
+
+    _check_color(color)
+    image = np.asarray(image)
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[-1] not in (1, 3)):
+        raise ValueError(f"An image must be (height, width[, 1 or 3 channels]). "
+                         f"Received: shape={image.shape}")
+    if image.dtype == np.uint8:
+        image = image.astype("float32") / 255.0
+    image = image.astype("float32")
+    if image.ndim == 3 and image.shape[-1] == 1:
+        image = image[..., 0]
+    if color == "grayscale" and image.ndim == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    elif color == "rgb" and image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=-1)
+    if size is not None and tuple(size) != image.shape[:2]:
+        height, width = (int(v) for v in size)
         shrinking = height * width < image.shape[0] * image.shape[1]
         image = cv2.resize(image, (width, height),
                            interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
     if image.ndim == 2:
         image = image[..., None]
-    return image.astype("float32") / 255.0
+    return image.astype("float32")
+
+
+def image_info(path):
+    """`(height, width, color)` of an image file, read from its header only.
+
+    `color` is `"grayscale"` for grey (and grey with alpha) images, else `"rgb"`.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"Image file not found. Received: path={str(path)!r}")
+    try:
+        with Image.open(path) as im:
+            width, height = im.size
+            mode = im.mode
+    except (UnidentifiedImageError, OSError) as err:
+        raise ValueError(f"Could not read image file {str(path)!r}: {err}") from err
+    return height, width, "grayscale" if mode in ("1", "L", "LA", "I", "I;16", "F") else "rgb"
+
+
+def _check_color(color):
+    if color not in COLORS:
+        raise ValueError(f"`color` must be one of {COLORS}. Received: color={color!r}")
 
 
 def write_image(path, image):
