@@ -95,9 +95,7 @@ def load_tfds_av_mnist(data_dir=None, download=True, seed=0, max_frames=100):
         wave = np.asarray(wave, dtype="float32")
         if np.abs(wave).max() > 1:
             wave = wave / 32768.0
-        wave = np.pad(wave, (0, max(audio_lib.FRAME_LENGTH - len(wave), 0)))
-        f = np.asarray(audio_lib.mfcc_tf(wave))[:max_frames]
-        frames.append(audio_lib.normalize_utterance(f))
+        frames.append(audio_lib.audio_features(wave)[:max_frames])
     audio, _ = audio_lib.pad_sequences(frames, max_frames)
     paired = np.zeros((len(labels), 28, 28, 1), dtype="float32")
     for source, members in (("train", ("train", "validation")), ("test", ("test",))):
