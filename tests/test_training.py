@@ -4,6 +4,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
 
 import keras
 import numpy as np
@@ -60,8 +61,8 @@ def test_callbacks_checkpoint_log_and_resume(data, tmp_path):
     run_dir = tmp_path / "run"
     callbacks = training.standard_callbacks(str(run_dir), tensorboard=True)
     kinds = [type(c).__name__ for c in callbacks]
-    assert kinds == ["EarlyStopping", "BackupAndRestore", "ModelCheckpoint", "CSVLogger",
-                     "TensorBoard"]
+    assert kinds == ["EarlyStopping", "RunProgress", "BackupAndRestore", "ModelCheckpoint",
+                     "CSVLogger", "TensorBoard"]
 
     class Interrupt(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
@@ -78,10 +79,69 @@ def test_callbacks_checkpoint_log_and_resume(data, tmp_path):
     resumed = _small_model()
     history, _, epochs_run = training.fit_model(resumed, (train.x, train.y), (val.x, val.y),
                                                 epochs=4, run_dir=str(run_dir), patience=None)
-    assert epochs_run == 2  # epochs 3 and 4 only: it resumed after epoch 2
+    assert epochs_run == 4  # it resumed after epoch 2, and reports the whole run
     log = (run_dir / "history.csv").read_text().strip().splitlines()
     assert len(log) == 1 + 4 and log[-1].startswith("3,")
     keras.models.load_model(run_dir / "best.keras", safe_mode=True)
+
+
+class _InterruptAfter(keras.callbacks.Callback):
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt  # as if the process were killed after this epoch
+
+
+@pytest.mark.parametrize("interrupt_after", [0, 2])
+def test_resumed_run_reports_the_whole_run(data, tmp_path, monkeypatch, interrupt_after):
+    train, val = data
+    args = dict(train=(train.x, train.y), validation=(val.x, val.y), epochs=4, patience=None)
+    training.seed_everything(0)
+    whole, _, whole_epochs = training.fit_model(_small_model(), run_dir=str(tmp_path / "a"),
+                                                **args)
+
+    from mmkeras.training import fit as fit_module
+
+    real = fit_module.standard_callbacks
+    monkeypatch.setattr(fit_module, "standard_callbacks",
+                        lambda *a, **k: real(*a, **k) + [_InterruptAfter(interrupt_after)])
+    training.seed_everything(0)
+    start = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        training.fit_model(_small_model(), run_dir=str(tmp_path / "b"), **args)
+    first_session = time.perf_counter() - start
+    monkeypatch.setattr(fit_module, "standard_callbacks", real)
+    training.seed_everything(0)
+    start = time.perf_counter()
+    resumed, seconds, epochs_run = training.fit_model(_small_model(), run_dir=str(tmp_path / "b"),
+                                                      **args)
+    second_session = time.perf_counter() - start
+
+    assert epochs_run == whole_epochs == 4
+    assert sorted(resumed) == sorted(whole)
+    for key in whole:
+        assert len(resumed[key]) == 4, key
+        np.testing.assert_allclose(resumed[key], whole[key], rtol=1e-4, err_msg=key)
+    # the time of the epochs before the crash is counted, and nothing twice
+    assert second_session < seconds <= first_session + second_session
+    assert not (tmp_path / "b" / "backup").exists()  # finished: the backup is gone
+    # a fresh run in the same folder starts from nothing
+    training.seed_everything(0)
+    again, _, again_epochs = training.fit_model(_small_model(), run_dir=str(tmp_path / "b"),
+                                                **{**args, "epochs": 1})
+    assert again_epochs == 1 and len(again["loss"]) == 1
+
+
+def test_run_progress_survives_an_unreadable_record(data, tmp_path):
+    train, _ = data
+    (tmp_path / "backup").mkdir()
+    (tmp_path / "backup" / "progress.json").write_bytes(b"\xff\x00 not json")
+    history, _, epochs_run = training.fit_model(_small_model(), (train.x, train.y), epochs=1,
+                                                patience=None, run_dir=str(tmp_path))
+    assert epochs_run == 1 and len(history["loss"]) == 1
 
 
 def test_fit_model_rejects_mismatched_inputs(data):

@@ -1,6 +1,6 @@
 """Training utilities: devices, precision, distribution, callbacks, seeding, fitting."""
 
-from mmkeras.training.callbacks import standard_callbacks
+from mmkeras.training.callbacks import RunProgress, standard_callbacks
 from mmkeras.training.devices import (
     device_summary,
     distribution_strategy,
@@ -13,6 +13,7 @@ from mmkeras.training.multi_worker import train_multi_worker
 from mmkeras.training.seeding import seed_everything
 
 __all__ = [
+    "RunProgress",
     "device_summary",
     "distribution_strategy",
     "fit_model",

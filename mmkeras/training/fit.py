@@ -2,10 +2,9 @@
 
 import time
 
-
 from mmkeras.input_check import check_inputs
 from mmkeras.timing import median_seconds
-from mmkeras.training.callbacks import standard_callbacks
+from mmkeras.training.callbacks import RunProgress, standard_callbacks
 
 
 def fit_model(model, train, validation=None, epochs=10, batch_size=64, run_dir=None,
@@ -24,6 +23,12 @@ def fit_model(model, train, validation=None, epochs=10, batch_size=64, run_dir=N
         verbose: Keras verbosity.
         tensorboard: Also write TensorBoard logs.
         checkpoint: Save the best model to `run_dir/best.keras`.
+
+    A run resumed from `run_dir` after a crash reports the whole run: the
+    history, seconds and epochs before the restart are added to this call's
+    (kept in `run_dir/backup/progress.json` by `RunProgress`, which
+    `standard_callbacks` adds). Early stopping starts its patience afresh
+    after a restart (Keras keeps no state for it).
     """
     if isinstance(train, tuple):
         check_inputs(model, train[0])
@@ -37,11 +42,18 @@ def fit_model(model, train, validation=None, epochs=10, batch_size=64, run_dir=N
     callbacks = standard_callbacks(
         run_dir, monitor="val_loss" if validation is not None else "loss",
         patience=patience, tensorboard=tensorboard, checkpoint=checkpoint)
+    progress = next((c for c in callbacks if isinstance(c, RunProgress)), None)
     start = time.perf_counter()
     history = model.fit(**fit_args, validation_data=validation, epochs=epochs,
                         callbacks=callbacks, verbose=verbose)
     seconds = time.perf_counter() - start
-    return dict(history.history), seconds, len(history.history.get("loss", []))
+    history = dict(history.history)
+    if progress is not None and progress.previous_history:
+        # A run resumed from its backup: report the epochs before the restart too.
+        seconds += progress.previous_seconds
+        history = {k: progress.previous_history.get(k, []) + list(history.get(k, []))
+                   for k in {**progress.previous_history, **history}}
+    return history, seconds, len(history.get("loss", []))
 
 
 def predict_latency(model, x, repeats=20):
