@@ -1,4 +1,11 @@
-"""`build_model`: the same encoders, any fusion strategy, one head."""
+"""`build_model` and `build_backbone`: the same encoders, any fusion strategy, one head.
+
+The backbone is the trunk every task shares: inputs named after the
+modalities, each modality's encoder, the fusion. `build_model` puts a
+classification head on it (or, for decision-level fusion, one head per
+modality under the fusion). The models' layer names are listed in
+`mmkeras.layer_names`.
+"""
 
 import math
 
@@ -6,6 +13,7 @@ import keras
 from keras import layers
 
 from mmkeras import fusion as fusion_lib
+from mmkeras import layer_names
 from mmkeras.encoders.views import encoder_view
 from mmkeras.head import check_num_classes, classification_head
 from mmkeras.layers import PaddingMask
@@ -29,9 +37,10 @@ def build_model(encoders, fusion="concat", num_classes=2, *, binary=False,
             functional `keras.Model` with one input, e.g. from
             `mmkeras.encoders`. The model's inputs get the modality names, so
             it takes a dict keyed like the encoders (and like the tf.data
-            elements of `mmkeras.datasets`). Encoders are used as given and
-            renamed `"<modality>_encoder"`: build fresh ones for each model
-            unless you want to share weights.
+            elements of `mmkeras.datasets`). The model uses the encoders'
+            layers (under the names `"<modality>_encoder"`) without changing
+            the encoder objects: build fresh ones for each model unless you
+            want to share weights.
         fusion: A name from `mmkeras.fusion.FUSIONS` or a fusion layer.
             Modalities reach the fusion in sorted name order (the order
             Keras flattens dict inputs in), whatever the dict order.
@@ -66,90 +75,132 @@ def build_model(encoders, fusion="concat", num_classes=2, *, binary=False,
     _check_encoders(encoders)
     check_num_classes(num_classes, binary)
     encoders = {m: encoders[m] for m in sorted(encoders)}
-    given_by_name = isinstance(fusion, str)
-    fusion_layer = fusion_lib.get(fusion)
-    fusion_name = fusion_lib.name_of(fusion_layer)
+    fusion_layer = fusion_lib.get(fusion).for_modalities(list(encoders))
+    head_kwargs = dict(num_classes=num_classes, binary=binary, units=tuple(head_units),
+                       dropout=dropout)
+    if fusion_layer.fusion_level == "decision":
+        inputs, embeddings, _ = _fusion_inputs(encoders, fusion_layer, modality_dropout, missing)
+        logits = [classification_head(**head_kwargs, output="logits",
+                                      name=layer_names.head_name(m))(h)
+                  for m, h in zip(encoders, embeddings)]
+        outputs = fusion_layer(logits)
+    else:
+        backbone = build_backbone(encoders, fusion_layer, modality_dropout=modality_dropout,
+                                  missing=missing)
+        inputs = backbone.input
+        outputs = classification_head(**head_kwargs, name=layer_names.HEAD)(backbone.output)
+    if name is None:
+        name = (f"{next(iter(encoders))}_only" if len(encoders) == 1
+                else f"{fusion_lib.name_of(fusion_layer)}_fusion")
+    model = keras.Model(inputs, outputs, name=name)
+    if compile:
+        _compile(model, optimizer, learning_rate, binary)
+    return model
+
+
+def build_backbone(encoders, fusion="concat", *, modality_dropout=0.0, missing="zeros",
+                   name=None):
+    """The encoders-plus-fusion trunk: modality inputs in, fused representation out.
+
+    The part of a multimodal model that does not depend on the task:
+    `build_model` puts a classification head on it, and other tasks
+    (matching, several heads) can put theirs. Arguments as in `build_model`;
+    decision-level fusions combine predictions, so they have no backbone.
+
+    Returns:
+        A `keras.Model` taking a dict `{modality: tensor}` and returning
+        the fused `(batch, features)` tensor.
+
+    Example:
+
+    >>> backbone = build_backbone(
+    ...     {"image": mmkeras.encoders.image_cnn(input_shape=(8, 8, 1), embedding_dim=4),
+    ...      "audio": mmkeras.encoders.sequence_lstm(input_shape=(None, 3), units=4)},
+    ...     fusion="concat")
+    >>> backbone.output.shape
+    (None, 8)
+    """
+    _check_encoders(encoders)
+    encoders = {m: encoders[m] for m in sorted(encoders)}
+    fusion_layer = fusion_lib.get(fusion).for_modalities(list(encoders))
+    if fusion_layer.fusion_level == "decision":
+        raise ValueError(
+            "A decision-level fusion combines per-modality predictions and has no fused "
+            "representation: use build_model. Received: "
+            f"fusion={fusion_lib.name_of(fusion_layer)!r}")
+    inputs, features, masks = _fusion_inputs(encoders, fusion_layer, modality_dropout, missing)
+    fused = fusion_layer(features) if masks is None else fusion_layer(features, mask=masks)
+    if name is None:
+        name = f"{fusion_lib.name_of(fusion_layer)}_backbone"
+    return keras.Model(inputs, fused, name=name)
+
+
+def _fusion_inputs(encoders, fusion_layer, modality_dropout, missing):
+    """The model's inputs and what the fusion receives: `(inputs, tensors, masks)`."""
     level = fusion_layer.fusion_level
-    if level == "decision" and getattr(fusion_layer, "binary", binary) != binary:
-        if not given_by_name:
-            raise ValueError(
-                f"The late-fusion layer has binary={fusion_layer.binary} but the "
-                f"model has binary={binary}; make them agree."
-            )
-        fusion_layer.binary = binary
-    if isinstance(getattr(fusion_layer, "conditioning", None), str):
-        if fusion_layer.conditioning not in encoders:
-            raise ValueError(
-                f"Unknown conditioning modality. Received: {fusion_layer.conditioning!r}; "
-                f"modalities: {list(encoders)}"
-            )
-        fusion_layer.conditioning = list(encoders).index(fusion_layer.conditioning)
     if modality_dropout and level in ("early", "sequence"):
         raise ValueError(
             f"modality_dropout works on embeddings, before feature- or decision-level "
-            f"fusion. Received: fusion={fusion_name!r} (level {level!r})"
+            f"fusion. Received: fusion={fusion_lib.name_of(fusion_layer)!r} (level {level!r})"
         )
     drop = None
     if modality_dropout:
         drop = fusion_lib.ModalityDropout(modality_dropout, missing=missing,
-                                          modalities=list(encoders), name="modality_dropout")
-
+                                          modalities=list(encoders),
+                                          name=layer_names.MODALITY_DROPOUT)
     inputs = {}
     for modality, encoder in encoders.items():
         spec = encoder.inputs[0]
-        inputs[modality] = keras.Input(
-            shape=tuple(spec.shape[1:]), dtype=spec.dtype, name=modality
-        )
-        encoder.name = f"{modality}_encoder"
+        inputs[modality] = keras.Input(shape=tuple(spec.shape[1:]), dtype=spec.dtype,
+                                       name=modality)
+    tensors, masks = _LEVEL_INPUTS[level](encoders, inputs)
+    if drop is not None:
+        tensors = drop(tensors)
+    return inputs, tensors, masks
 
-    head_kwargs = dict(num_classes=num_classes, binary=binary, units=tuple(head_units),
-                       dropout=dropout)
-    if level == "early":
-        tokens, masks = [], []
-        for modality, encoder in encoders.items():
-            token_seq, mask = _early_tokens(modality, encoder, inputs[modality])
-            tokens.append(token_seq)
-            masks.append(mask)
-        fused = fusion_layer(tokens, mask=masks)
-        outputs = classification_head(**head_kwargs, name="head")(fused)
-    elif level == "sequence":
-        sequences, masks = [], []
-        for modality, encoder in encoders.items():
-            view = encoder_view(encoder, "sequence")
-            view.name = f"{modality}_encoder"
-            sequence = view(inputs[modality])
-            sequences.append(sequence)
-            masks.append(_step_mask(modality, inputs[modality], sequence))
-        fused = fusion_layer(sequences, mask=masks)
-        outputs = classification_head(**head_kwargs, name="head")(fused)
-    else:
-        embeddings = [encoders[m](inputs[m]) for m in encoders]
-        if drop is not None:
-            embeddings = drop(embeddings)
-        if level == "feature":
-            fused = fusion_layer(embeddings)
-            outputs = classification_head(**head_kwargs, name="head")(fused)
-        else:
-            logits = [
-                classification_head(**head_kwargs, output="logits", name=f"{m}_head")(h)
-                for m, h in zip(encoders, embeddings)
-            ]
-            outputs = fusion_layer(logits)
 
-    if name is None:
-        name = f"{next(iter(encoders))}_only" if len(encoders) == 1 else f"{fusion_name}_fusion"
-    model = keras.Model(inputs, outputs, name=name)
-    if compile:
-        if isinstance(optimizer, str):
-            optimizer = keras.optimizers.get(
-                {"class_name": optimizer, "config": {"learning_rate": learning_rate}}
-            )
-        model.compile(
-            optimizer=optimizer,
-            loss="binary_crossentropy" if binary else "sparse_categorical_crossentropy",
-            metrics=["accuracy"],
+def _embeddings(encoders, inputs):
+    """Feature and decision levels: each encoder's `(batch, features)` embedding."""
+    named = {m: keras.Model(e.inputs[0], e.outputs[0], name=layer_names.encoder_name(m))
+             for m, e in encoders.items()}
+    return [named[m](inputs[m]) for m in encoders], None
+
+
+def _sequences(encoders, inputs):
+    """Sequence level: each encoder's `(batch, steps, features)` view, with masks."""
+    sequences, masks = [], []
+    for modality, encoder in encoders.items():
+        view = encoder_view(encoder, "sequence", name=layer_names.encoder_name(modality))
+        sequence = view(inputs[modality])
+        sequences.append(sequence)
+        masks.append(_step_mask(modality, inputs[modality], sequence))
+    return sequences, masks
+
+
+def _tokens(encoders, inputs):
+    """Early level: each encoder's stem features as tokens, with masks."""
+    tokens, masks = [], []
+    for modality, encoder in encoders.items():
+        token_seq, mask = _early_tokens(modality, encoder, inputs[modality])
+        tokens.append(token_seq)
+        masks.append(mask)
+    return tokens, masks
+
+
+_LEVEL_INPUTS = {"early": _tokens, "sequence": _sequences, "feature": _embeddings,
+                 "decision": _embeddings}
+
+
+def _compile(model, optimizer, learning_rate, binary):
+    if isinstance(optimizer, str):
+        optimizer = keras.optimizers.get(
+            {"class_name": optimizer, "config": {"learning_rate": learning_rate}}
         )
-    return model
+    model.compile(
+        optimizer=optimizer,
+        loss="binary_crossentropy" if binary else "sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
 
 
 def _check_encoders(encoders):
@@ -188,9 +239,7 @@ def _check_encoders(encoders):
 
 def _early_tokens(modality, encoder, inputs):
     """An encoder's stem features as `(batch, tokens, features)` plus a mask."""
-    stem = encoder_view(encoder, "stem")
-    stem.name = f"{modality}_stem"
-    x = stem(inputs)
+    x = encoder_view(encoder, "stem", name=layer_names.stem_name(modality))(inputs)
     mask = None
     if len(x.shape) == 4:
         height, width = x.shape[1], x.shape[2]
@@ -224,5 +273,5 @@ def _step_mask(modality, inputs, sequence):
     and video sequences have no padding.
     """
     if len(inputs.shape) in (2, 3) and inputs.shape[1] == sequence.shape[1]:
-        return PaddingMask(name=f"{modality}_padding_mask")(inputs)
+        return PaddingMask(name=layer_names.padding_mask_name(modality))(inputs)
     return None

@@ -17,11 +17,17 @@ def _seed():
     keras.backend.clear_session()
 
 
-def assert_round_trip(model, x, tmp_path, name="model.keras"):
-    """Saves `model`, reloads it in safe mode and checks identical outputs."""
-    path = tmp_path / name
-    model.save(path)
-    loaded = keras.models.load_model(path, safe_mode=True)
-    expected = model.predict(x, verbose=0)
-    np.testing.assert_allclose(loaded.predict(x, verbose=0), expected, rtol=1e-6, atol=1e-6)
-    return loaded
+@pytest.fixture
+def assert_round_trip(tmp_path):
+    """`assert_round_trip(model, x)`: saves `model`, reloads it in safe mode,
+    checks identical outputs and returns the reloaded model."""
+
+    def check(model, x, name="model.keras"):
+        path = tmp_path / name
+        model.save(path)
+        loaded = keras.models.load_model(path, safe_mode=True)
+        expected = model.predict(x, verbose=0)
+        np.testing.assert_allclose(loaded.predict(x, verbose=0), expected, rtol=1e-6, atol=1e-6)
+        return loaded
+
+    return check

@@ -31,9 +31,7 @@ def _data(modalities, n=6):
 
 @pytest.mark.parametrize("fusion", FUSIONS)
 @pytest.mark.parametrize("modalities", [("image",), ("image", "audio"), ("image", "audio", "text")])
-def test_every_fusion_every_modality_count(fusion, modalities, tmp_path):
-    from conftest import assert_round_trip
-
+def test_every_fusion_every_modality_count(fusion, modalities, assert_round_trip):
     if len(modalities) == 1 and fusion in ("cross_attention", "film"):
         # defined between modalities: a clear error instead of a silent identity
         with pytest.raises(ValueError, match="at least 2 modalities. Received: 1"):
@@ -48,7 +46,7 @@ def test_every_fusion_every_modality_count(fusion, modalities, tmp_path):
     names = {layer.name for layer in model.layers}
     assert {f"{m}_encoder" for m in modalities} <= names or fusion == "early"
     assert mmkeras.fusion.fusion_layer(model).name
-    assert_round_trip(model, x, tmp_path)
+    assert_round_trip(model, x)
 
 
 def test_four_modalities_binary():
@@ -82,19 +80,95 @@ def test_fusion_instance_and_custom_registration():
     weights = keras.ops.convert_to_numpy(late.modality_weights())
     np.testing.assert_allclose(weights, [0.5, 0.5])
 
+
+def test_a_user_fusion_registered_in_a_few_lines_trains():
     @keras.saving.register_keras_serializable(package="mmkeras_test")
-    class MaxFusion(keras.layers.Layer):
+    class MaxFusion(mmkeras.fusion.Fusion):
+        """F = max_m (h_m W_m + b_m), feature by feature."""
+
         fusion_level = "feature"
 
-        def call(self, inputs):
-            return keras.ops.max(keras.ops.stack(inputs, axis=1), axis=1)
+        def build(self, input_shape):
+            super().build(input_shape)
+            self.projections = self.build_projections(input_shape)
 
-    mmkeras.fusion.register_fusion("test_max", MaxFusion)
+        def call(self, inputs):
+            projected = [p(x) for p, x in zip(self.projections, inputs)]
+            return keras.ops.max(keras.ops.stack(projected, axis=1), axis=1)
+
+    mmkeras.fusion.register_fusion("test_max", MaxFusion, units=8)
     try:
-        model = mmkeras.build_model(_encoders(("image", "audio")), fusion="test_max", num_classes=3)
-        assert model.predict(_data(("image", "audio")), verbose=0).shape == (6, 3)
+        model = mmkeras.build_model(_encoders(("image", "audio")), fusion="test_max",
+                                    num_classes=3)
+        x, y = _data(("image", "audio")), np.array([0, 1, 2, 0, 1, 2])
+        history = model.fit(x, y, epochs=1, batch_size=3, verbose=0)
+        assert np.isfinite(history.history["loss"][0])
+        assert model.name == "test_max_fusion"
+        assert mmkeras.fusion.fusion_layer(model).units == 8
     finally:
         del mmkeras.fusion.FUSIONS["test_max"]
+    with pytest.raises(TypeError, match="subclass mmkeras.fusion.Fusion"):
+        mmkeras.fusion.register_fusion("plain", keras.layers.Add)
+    with pytest.raises(TypeError, match="not a fusion"):
+        mmkeras.build_model(_encoders(("image", "audio")), fusion=keras.layers.Add())
+
+
+def test_build_model_leaves_encoders_and_fusion_layers_unchanged():
+    encs = _encoders(("image", "audio"))
+    names = {m: e.name for m, e in encs.items()}
+    film = mmkeras.fusion.FiLMFusion(units=4, conditioning="audio")
+    model = mmkeras.build_model(encs, fusion=film, num_classes=3)
+    assert {m: e.name for m, e in encs.items()} == names
+    assert film.conditioning == "audio" and not film.built
+    assert mmkeras.fusion.fusion_layer(model).conditioning == 0  # "audio", sorted first
+    late = mmkeras.fusion.LateFusion("mean")
+    mmkeras.build_model(_encoders(("image", "audio")), fusion=late, num_classes=2, binary=True)
+    assert late.binary is None
+    with pytest.raises(ValueError, match="binary=False.*Received: input_shape"):
+        mmkeras.build_model(_encoders(("image", "audio")),
+                            fusion=mmkeras.fusion.LateFusion(binary=False), num_classes=2,
+                            binary=True)
+
+
+def test_backbone_is_the_trunk_of_the_classifier():
+    encs = _encoders(("image", "audio"))
+    backbone = mmkeras.build_backbone(encs, fusion="sum")
+    assert backbone.name == "sum_backbone" and tuple(backbone.output.shape) == (None, 64)
+    x = _data(("image", "audio"))
+    assert backbone.predict(x, verbose=0).shape == (6, 64)
+    model = mmkeras.build_model(encs, fusion=mmkeras.fusion.fusion_layer(backbone),
+                                num_classes=3)
+    shared = {w.path for w in backbone.weights}
+    assert shared < {w.path for w in model.weights}  # same layers, plus the head
+    with pytest.raises(ValueError, match="no fused representation.*Received: fusion='late'"):
+        mmkeras.build_backbone(_encoders(("image", "audio")), fusion="late")
+
+
+@pytest.mark.parametrize("fusion, key, shape", [
+    ("weighted", "modality_weights", (2,)),
+    ("late_weighted", "modality_weights", (2,)),
+    ("attention", "attention_weights", (6, 2)),
+    ("self_attention", "attention_scores", (6, 2, 2, 2)),
+    ("gated", "gates", (6, 2, 64)),
+    ("film", "gamma", (6, 64)),
+])
+def test_fusion_readout(fusion, key, shape):
+    model = mmkeras.build_model(_encoders(("image", "audio")), fusion=fusion, num_classes=3)
+    readout = mmkeras.fusion.fusion_readout(model, _data(("image", "audio")))
+    assert readout["modalities"] == ["audio", "image"]
+    assert np.asarray(readout[key]).shape == shape
+
+
+def test_cross_attention_readout_uses_the_padding_masks():
+    model = mmkeras.build_model(_encoders(("image", "text")), fusion="cross_attention",
+                                num_classes=3)
+    x = _data(("image", "text"), n=2)
+    masks = mmkeras.fusion.fusion_masks(model, x)
+    assert masks[0] is None and masks[1].shape == (2, 10) and not masks[1][:, 6:].any()
+    image_to_text = mmkeras.fusion.fusion_readout(model, x)["attention_maps"][0]
+    assert image_to_text.shape[-1] == 10
+    np.testing.assert_allclose(image_to_text[..., 6:], 0, atol=1e-6)  # padded words: no weight
+    assert mmkeras.layer_names.padding_mask_name("text") in {l.name for l in model.layers}
 
 
 def test_early_fusion_masks_padding():
@@ -131,7 +205,7 @@ def test_short_fit_lowers_loss_on_real_digits():
     [
         ({"fusion": "avg"}, ValueError, "Received: fusion='avg'.*'concat'"),
         ({"fusion": 3}, TypeError, "Received: fusion=3"),
-        ({"fusion": keras.layers.Dense(3)}, ValueError, "fusion_level"),
+        ({"fusion": keras.layers.Dense(3)}, TypeError, "not a fusion.*Received: fusion=<Dense"),
         ({"num_classes": 1}, ValueError, "Received: num_classes=1"),
         ({"num_classes": 3, "binary": True}, ValueError, "Received: num_classes=3"),
         ({"encoders": {}}, ValueError, "Received: encoders=\\{\\}"),

@@ -30,9 +30,7 @@ def _sample(shape, batch=3):
 
 
 @pytest.mark.parametrize("make, shape, width", CASES)
-def test_embedding_shape_views_and_round_trip(make, shape, width, tmp_path):
-    from conftest import assert_round_trip
-
+def test_embedding_shape_views_and_round_trip(make, shape, width, assert_round_trip):
     encoder = make()
     x = _sample(shape)
     assert encoder.predict(x, verbose=0).shape == (3, width)
@@ -41,7 +39,7 @@ def test_embedding_shape_views_and_round_trip(make, shape, width, tmp_path):
         assert out.shape[0] == 3
     sequence = encoders.encoder_view(encoder, "sequence").predict(x, verbose=0)
     assert sequence.ndim == 3
-    assert_round_trip(encoder, x, tmp_path)
+    assert_round_trip(encoder, x)
 
 
 TEXT = [encoders.text_lstm, encoders.text_bigru, encoders.text_conv1d, encoders.text_transformer]

@@ -254,7 +254,7 @@ def test_late_fusion(count, combine):
 
 def test_early_fusion_masks_and_shapes():
     seqs, masks = sequences(3)
-    layer = EarlyFusion(width=8, num_heads=2, ff_dim=16, dropout=0.0)
+    layer = EarlyFusion(units=8, num_heads=2, ff_dim=16, dropout=0.0)
     out = np_(layer(seqs, mask=masks))
     assert out.shape == (3, 8)
     changed = [s.copy() for s in seqs]
@@ -292,7 +292,7 @@ LAYERS = [
     ModalityAttentionFusion(units=4), SelfAttentionFusion(units=4, num_heads=1, dropout=0.1),
     TensorFusion(units=2, warn_size=10, max_size=100), LowRankFusion(units=4, rank=2),
     GatedFusion(units=4), FiLMFusion(units=4, conditioning=0), LateFusion("stacker", binary=True),
-    EarlyFusion(width=4, num_heads=1, ff_dim=8, num_layers=2),
+    EarlyFusion(units=4, num_heads=1, ff_dim=8, num_layers=2),
     CrossModalAttentionFusion(units=4, num_heads=1), ConcatFusion(),
     ModalityDropout(0.2, missing="learned", modalities=["a", "b"], seed=3),
 ]
@@ -357,3 +357,97 @@ def test_registry_lists_every_issue_name():
 
 def test_runs_on_the_requested_backend():
     assert keras.backend.backend() == os.environ.get("KERAS_BACKEND", "tensorflow")
+
+
+def test_concat_with_units_projects_first():
+    h = embeddings(2)
+    layer = ConcatFusion(units=4)
+    assert_close(layer(h), np.concatenate([dense(p, x) for p, x in zip(layer.projections, h)], -1))
+    assert layer.compute_output_shape([(None, 3), (None, 5)]) == (None, 8)
+
+
+# One bad constructor argument for every registered fusion: each must fail at
+# construction with an error that echoes the value. A fusion registered
+# without an entry here fails test_every_fusion_rejects_a_bad_argument.
+BAD_ARGUMENTS = {
+    "early": {"units": 10, "num_heads": 3},
+    "concat": {"units": 0},
+    "sum": {"units": -4},
+    "weighted": {"alpha": [1.0, -1.0]},
+    "attention": {"units": "64"},
+    "self_attention": {"num_heads": 0},
+    "cross_attention": {"dropout": 1.5},
+    "tensor": {"max_size": 0},
+    "low_rank": {"rank": 0},
+    "gated": {"units": 2.5},
+    "film": {"conditioning": 1.5},
+    "late": {"combine": "max"},
+    "late_weighted": {"binary": "yes"},
+    "late_stacker": {"units": 8},
+}
+
+
+@pytest.mark.parametrize("name", sorted(fusion.FUSIONS))
+def test_every_fusion_rejects_a_bad_argument(name):
+    cls, defaults = fusion.FUSIONS[name]
+    assert issubclass(cls, fusion.Fusion)
+    bad = BAD_ARGUMENTS[name]
+    key = next(iter(bad))
+    with pytest.raises(ValueError, match=f"Received: {key}="):
+        cls(**{**defaults, **bad})
+
+
+@pytest.mark.parametrize("cls", [EarlyFusion, SelfAttentionFusion, CrossModalAttentionFusion])
+def test_heads_must_divide_units_no_silent_clamp(cls):
+    with pytest.raises(ValueError, match="divisible by `num_heads`.*Received: units=4"):
+        cls(units=4, num_heads=8)
+    assert cls(units=8, num_heads=4).key_dim(4) == 2
+
+
+def test_early_fusion_loads_configs_saved_with_width():
+    config = EarlyFusion(units=8).get_config()
+    config["width"] = config.pop("units")
+    assert EarlyFusion.from_config(config).units == 8
+
+
+def test_late_fusion_binary_must_match_the_logits():
+    logits = [np.zeros((2, 3), "float32")] * 2
+    with pytest.raises(ValueError, match="binary=True.*Received: input_shape"):
+        LateFusion(binary=True)(logits)
+    single = [np.zeros((2, 1), "float32")] * 2
+    assert_close(LateFusion()(single), np.full((2, 1), 0.5))  # one logit: sigmoid
+
+
+def test_readouts_equal_the_layers_own_quantities():
+    h = embeddings(2)
+    weighted = WeightedSumFusion(units=4, alpha=[1.0, 3.0])
+    weighted(h)
+    np.testing.assert_allclose(weighted.readout()["modality_weights"], [0.25, 0.75], rtol=1e-5)
+    attention = ModalityAttentionFusion(units=4)
+    attention(h)
+    assert attention.readout() == {}  # per-sample: needs inputs
+    assert_close(attention.readout(h)["attention_weights"], np_(attention.attention_weights(h)))
+    gated = GatedFusion(units=4)
+    gated(h)
+    assert_close(gated.readout(h)["gates"], np_(gated.gates(h)))
+    film = FiLMFusion(units=4, conditioning=1)
+    film(h)
+    assert_close(film.readout(h)["gamma"], dense(film.to_gamma, h[1]) + 1)
+    assert_close(film.readout(h)["beta"], dense(film.to_beta, h[1]))
+    seqs, masks = sequences(2)
+    cross = CrossModalAttentionFusion(units=4)
+    cross(seqs, mask=masks)
+    maps = cross.readout(seqs, mask=masks)["attention_maps"]
+    assert [m.shape for m in maps] == [(3, 2, 6, 5), (3, 2, 5, 6)]
+    for layer in (SumFusion(4), ConcatFusion(), TensorFusion(2), LowRankFusion(4)):
+        layer(h)
+        assert layer.readout(h) == {}
+
+
+def test_film_conditioning_by_name_gives_a_copy():
+    layer = FiLMFusion(units=4, conditioning="audio", name="film")
+    copy = layer.for_modalities(["audio", "image"])
+    assert copy is not layer and copy.conditioning == 0 and layer.conditioning == "audio"
+    assert FiLMFusion(units=4).for_modalities(["a", "b"]).conditioning == -1
+    with pytest.raises(ValueError, match="Received: conditioning='audio'"):
+        layer.for_modalities(["image", "text"])

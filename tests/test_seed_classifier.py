@@ -73,13 +73,11 @@ def test_trains_as_the_documents_do_with_list_and_dict_inputs():
     np.testing.assert_allclose(by_list, by_dict, rtol=1e-6)
 
 
-def test_round_trip(tmp_path):
-    from conftest import assert_round_trip
-
+def test_round_trip(assert_round_trip):
     model = seed_classifier(image_shape=(16, 16, 3), sequence_length=10, vocab_size=30)
     rng = np.random.default_rng(0)
     x = {"image": rng.random((3, 16, 16, 3)).astype("float32"), "text": rng.integers(0, 30, (3, 10))}
-    assert_round_trip(model, x, tmp_path)
+    assert_round_trip(model, x)
 
 
 @pytest.mark.parametrize("kwargs", [{"num_classes": 1}, {"num_classes": 3, "binary": True}])

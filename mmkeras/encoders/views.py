@@ -5,7 +5,7 @@ import keras
 VIEWS = ("stem", "sequence")
 
 
-def encoder_view(encoder, view):
+def encoder_view(encoder, view, name=None):
     """A model sharing `encoder`'s layers that outputs one of its inner views.
 
     Args:
@@ -13,6 +13,7 @@ def encoder_view(encoder, view):
             functional model with layers named `"stem"` and `"sequence"`).
         view: `"stem"` (shallow features, for early fusion) or `"sequence"`
             (per-position features, for attention fusions).
+        name: Name of the returned model; default `"<encoder name>_<view>"`.
 
     Returns:
         A `keras.Model` with the encoder's input and the view as output.
@@ -28,4 +29,4 @@ def encoder_view(encoder, view):
             f"encoder, pass its {view} features through "
             f"keras.layers.Identity(name={view!r})."
         ) from None
-    return keras.Model(encoder.inputs, layer.output, name=f"{encoder.name}_{view}")
+    return keras.Model(encoder.inputs, layer.output, name=name or f"{encoder.name}_{view}")

@@ -3,6 +3,7 @@
 import numpy as np
 
 from mmkeras.evaluation.metrics import accuracy
+from mmkeras.layer_names import MODALITY_DROPOUT
 
 # Perturbations by modality kind, with their default levels (0 = clean).
 # Image values are in [0, 1]; audio features are standardised, so the noise
@@ -78,7 +79,7 @@ def missing_modality_accuracy(model, x, y, modality):
     """
     if modality not in x:
         raise ValueError(f"Unknown modality. Received: {modality!r}; inputs: {sorted(x)}")
-    dropout = next((l for l in model.layers if l.name == "modality_dropout"), None)
+    dropout = next((l for l in model.layers if l.name == MODALITY_DROPOUT), None)
     if dropout is not None:
         dropout.set_missing([modality])
         try:

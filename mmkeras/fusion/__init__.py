@@ -20,16 +20,22 @@ name or a configured layer to `mmkeras.build_model(fusion=...)`.
 | `"late_weighted"` | decision | `LateFusion("weighted")` | learned weights over probabilities |
 | `"late_stacker"` | decision | `LateFusion("stacker")` | learned meta-classifier on logits |
 
+Every fusion subclasses `Fusion`, which validates the inputs, owns `units`
+and the per-modality projections, and gives `readout()`: what the layer
+learned (weights, attention, gates), read for a model with `fusion_readout`.
+`register_fusion` adds a fusion of your own.
+
 `ModalityDropout` is not a fusion but goes before one
 (`build_model(..., modality_dropout=0.25)`).
 """
 
+from mmkeras.fusion.base_fusion import Fusion
 from mmkeras.fusion.concat import ConcatFusion
 from mmkeras.fusion.cross_attention import CrossModalAttentionFusion
 from mmkeras.fusion.early import EarlyFusion
 from mmkeras.fusion.film import FiLMFusion
 from mmkeras.fusion.gated import GatedFusion
-from mmkeras.fusion.inspect import fusion_inputs, fusion_layer, fusion_readout
+from mmkeras.fusion.inspect import fusion_inputs, fusion_layer, fusion_masks, fusion_readout
 from mmkeras.fusion.late import COMBINERS, LateFusion
 from mmkeras.fusion.low_rank import LowRankFusion
 from mmkeras.fusion.modality_attention import ModalityAttentionFusion
@@ -63,6 +69,7 @@ __all__ = [
     "FUSIONS",
     "FUSION_LEVELS",
     "FiLMFusion",
+    "Fusion",
     "GatedFusion",
     "LateFusion",
     "LowRankFusion",
@@ -74,6 +81,7 @@ __all__ = [
     "WeightedSumFusion",
     "fusion_inputs",
     "fusion_layer",
+    "fusion_masks",
     "fusion_readout",
     "get",
     "name_of",

@@ -1,12 +1,13 @@
 import keras
 from keras import ops
 
-from mmkeras.fusion._checks import build_projections, check_modality_list
+from mmkeras.fusion.base_fusion import Fusion, to_numpy
 from mmkeras.layers.masked_global_pooling import MaskedGlobalPooling1D
+from mmkeras.validation import check_positive_int, check_rate
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class CrossModalAttentionFusion(keras.layers.Layer):
+class CrossModalAttentionFusion(Fusion):
     """Cross-modal attention between modalities' sequences, in every direction.
 
     Each modality m arrives as a sequence `X_m` (image feature-map positions,
@@ -20,12 +21,12 @@ class CrossModalAttentionFusion(keras.layers.Layer):
     `F = [Pool(Y_1); …; Pool(Y_M)]` (masked mean), shape `(batch, M·units)`.
 
     With two modalities this is the documents' cross-modal attention network
-    (002 §4: image regions attend to text tokens, α_ij = softmax_j(score)),
-    done in both directions. `attention_maps()` returns, for each target
-    modality, the `(batch, heads, T_m, Σ_{n≠m} T_n)` attention.
+    (image regions attend to text tokens, α_ij = softmax_j(score)), done in
+    both directions. `attention_maps()` returns, for each target modality,
+    the `(batch, heads, T_m, Σ_{n≠m} T_n)` attention.
 
     Args:
-        units: Width of the projected sequences.
+        units: Width of the projected sequences (divisible by `num_heads`).
         num_heads: Attention heads.
         dropout: Attention dropout.
         **kwargs: Standard layer keyword arguments.
@@ -43,21 +44,23 @@ class CrossModalAttentionFusion(keras.layers.Layer):
     """
 
     fusion_level = "sequence"
+    min_modalities = 2
 
     def __init__(self, units=64, num_heads=2, dropout=0.0, **kwargs):
-        super().__init__(**kwargs)
-        self.units = units
-        self.num_heads = num_heads
-        self.dropout = dropout
+        super().__init__(units=units, **kwargs)
+        owner = type(self).__name__
+        self.num_heads = check_positive_int("num_heads", num_heads, owner=owner)
+        self.dropout = check_rate("dropout", dropout, owner=owner)
+        self.key_dim(self.num_heads)
 
     def build(self, input_shape):
-        check_modality_list(self, input_shape, rank=3, minimum=2)
-        self.projections = build_projections(self, input_shape, self.units)
+        super().build(input_shape)
+        self.projections = self.build_projections(input_shape)
         shape = (None, None, self.units)
         self.attentions, self.norms = [], []
         for i in range(len(input_shape)):
             attention = keras.layers.MultiHeadAttention(
-                self.num_heads, max(self.units // self.num_heads, 1), dropout=self.dropout,
+                self.num_heads, self.key_dim(self.num_heads), dropout=self.dropout,
                 dtype=self.dtype_policy, name=f"attention_{i}")
             attention.build(shape, shape)
             norm = keras.layers.LayerNormalization(epsilon=1e-6, dtype=self.dtype_policy,
@@ -97,6 +100,12 @@ class CrossModalAttentionFusion(keras.layers.Layer):
         sequences, masks = self._prepare(inputs, mask)
         return [self._attend(i, sequences, masks, scores=True)[1] for i in range(len(sequences))]
 
+    def readout(self, inputs=None, mask=None):
+        """`{"attention_maps": [...]}` (see `attention_maps`) when `inputs` are given."""
+        if inputs is None:
+            return {}
+        return {"attention_maps": to_numpy(self.attention_maps(inputs, mask=mask))}
+
     def compute_mask(self, inputs, mask=None):
         return None
 
@@ -105,6 +114,5 @@ class CrossModalAttentionFusion(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"units": self.units, "num_heads": self.num_heads,
-                       "dropout": self.dropout})
+        config.update({"num_heads": self.num_heads, "dropout": self.dropout})
         return config

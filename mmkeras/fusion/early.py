@@ -3,8 +3,10 @@ import math
 import keras
 from keras import ops
 
+from mmkeras.fusion.base_fusion import Fusion
 from mmkeras.layers.masked_global_pooling import MaskedGlobalPooling1D
 from mmkeras.layers.transformer_encoder_block import TransformerEncoderBlock
+from mmkeras.validation import check_positive_int, check_rate
 
 
 def _sinusoids(length, width, dtype):
@@ -20,7 +22,7 @@ def _sinusoids(length, width, dtype):
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class EarlyFusion(keras.layers.Layer):
+class EarlyFusion(Fusion):
     """Early fusion: one joint network over all modalities' shallow features.
 
     Each modality `m` arrives as a token sequence `x_m` of shape
@@ -30,13 +32,13 @@ class EarlyFusion(keras.layers.Layer):
     token axis, and read by Transformer blocks before masked average pooling:
 
     `z_m = x_m W_m + pos + e_m`,
-    `h = Pool(Blocks([z_1; …; z_M]))`, shape `(batch, width)`.
+    `h = Pool(Blocks([z_1; …; z_M]))`, shape `(batch, units)`.
 
     Nothing modality-specific happens after the projection: this is the
     "join first, then one network" meaning of early fusion.
 
     Args:
-        width: Common token width.
+        units: Common token width (divisible by `num_heads`).
         num_heads: Attention heads of each block.
         ff_dim: Feed-forward width of each block.
         num_layers: Number of joint Transformer blocks.
@@ -49,54 +51,44 @@ class EarlyFusion(keras.layers.Layer):
 
     Example:
 
-    >>> fusion = EarlyFusion(width=16)
+    >>> fusion = EarlyFusion(units=16)
     >>> fusion([np.ones((2, 49, 8)), np.ones((2, 20, 4))]).shape
     (2, 16)
     """
 
     fusion_level = "early"
 
-    def __init__(self, width=64, num_heads=2, ff_dim=128, num_layers=1, dropout=0.1,
+    def __init__(self, units=64, num_heads=2, ff_dim=128, num_layers=1, dropout=0.1,
                  **kwargs):
-        super().__init__(**kwargs)
-        self.width = width
-        self.num_heads = num_heads
-        self.ff_dim = ff_dim
-        self.num_layers = num_layers
-        self.dropout = dropout
+        super().__init__(units=units, **kwargs)
+        owner = type(self).__name__
+        self.num_heads = check_positive_int("num_heads", num_heads, owner=owner)
+        self.ff_dim = check_positive_int("ff_dim", ff_dim, owner=owner)
+        self.num_layers = check_positive_int("num_layers", num_layers, owner=owner)
+        self.dropout = check_rate("dropout", dropout, owner=owner)
+        self.key_dim(self.num_heads)
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if "width" in config:  # saved before `width` was renamed `units`
+            config["units"] = config.pop("width")
+        return super().from_config(config)
 
     def build(self, input_shape):
-        if not isinstance(input_shape, (list, tuple)) or not input_shape or not isinstance(
-            input_shape[0], (list, tuple)
-        ):
-            raise ValueError(
-                "EarlyFusion expects a list of (batch, tokens, features) inputs. "
-                f"Received: input_shape={input_shape}"
-            )
-        for shape in input_shape:
-            if len(shape) != 3:
-                raise ValueError(
-                    "EarlyFusion expects (batch, tokens, features) per modality. "
-                    f"Received: input_shape={input_shape}"
-                )
-        self.projections = []
-        for i, shape in enumerate(input_shape):
-            projection = keras.layers.Dense(
-                self.width, dtype=self.dtype_policy, name=f"projection_{i}"
-            )
-            projection.build(shape)
-            self.projections.append(projection)
+        super().build(input_shape)
+        self.projections = self.build_projections(input_shape)
         self.modality_embeddings = self.add_weight(
             name="modality_embeddings",
-            shape=(len(input_shape), self.width),
+            shape=(len(input_shape), self.units),
             initializer=keras.initializers.RandomNormal(stddev=0.02),
         )
-        joint_shape = (None, None, self.width)
+        joint_shape = (None, None, self.units)
         self.blocks = []
         for i in range(self.num_layers):
             block = TransformerEncoderBlock(
                 num_heads=self.num_heads,
-                key_dim=max(self.width // self.num_heads, 1),
+                key_dim=self.key_dim(self.num_heads),
                 ff_dim=self.ff_dim,
                 dropout=self.dropout,
                 dtype=self.dtype_policy,
@@ -112,7 +104,7 @@ class EarlyFusion(keras.layers.Layer):
         for i, (x, m) in enumerate(zip(inputs, masks)):
             z = self.projections[i](x)
             length = ops.shape(z)[1]
-            z = z + ops.expand_dims(_sinusoids(length, self.width, z.dtype), 0)
+            z = z + ops.expand_dims(_sinusoids(length, self.units, z.dtype), 0)
             z = z + ops.cast(self.modality_embeddings[i], z.dtype)
             tokens.append(z)
             if m is None:
@@ -127,18 +119,8 @@ class EarlyFusion(keras.layers.Layer):
     def compute_mask(self, inputs, mask=None):
         return None
 
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0][0], self.width)
-
     def get_config(self):
         config = super().get_config()
-        config.update(
-            {
-                "width": self.width,
-                "num_heads": self.num_heads,
-                "ff_dim": self.ff_dim,
-                "num_layers": self.num_layers,
-                "dropout": self.dropout,
-            }
-        )
+        config.update({"num_heads": self.num_heads, "ff_dim": self.ff_dim,
+                       "num_layers": self.num_layers, "dropout": self.dropout})
         return config

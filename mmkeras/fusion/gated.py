@@ -1,11 +1,11 @@
 import keras
 from keras import ops
 
-from mmkeras.fusion._checks import build_projections, check_modality_list
+from mmkeras.fusion.base_fusion import Fusion, to_numpy
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class GatedFusion(keras.layers.Layer):
+class GatedFusion(Fusion):
     """Gated Multimodal Unit: learned, per-feature gates choose between modalities.
 
     `g_m = tanh(x_m W_m)`, `z = softmax_m(W_z [x_1; …; x_M])` per feature
@@ -31,12 +31,12 @@ class GatedFusion(keras.layers.Layer):
     fusion_level = "feature"
 
     def __init__(self, units=64, **kwargs):
-        super().__init__(**kwargs)
-        self.units = units
+        super().__init__(units=units, **kwargs)
 
     def build(self, input_shape):
-        check_modality_list(self, input_shape, rank=2, minimum=1)
-        self.candidates = build_projections(self, input_shape, self.units, "tanh", "candidate")
+        super().build(input_shape)
+        self.candidates = self.build_projections(input_shape, activation="tanh",
+                                                 prefix="candidate")
         self.gate = keras.layers.Dense(len(input_shape) * self.units, dtype=self.dtype_policy,
                                        name="gate")
         self.gate.build((None, sum(s[-1] for s in input_shape)))
@@ -51,10 +51,8 @@ class GatedFusion(keras.layers.Layer):
         candidates = ops.stack([c(x) for c, x in zip(self.candidates, inputs)], 1)
         return ops.sum(ops.cast(self.gates(inputs), candidates.dtype) * candidates, axis=1)
 
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0][0], self.units)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"units": self.units})
-        return config
+    def readout(self, inputs=None, mask=None):
+        """`{"gates": z}` (see `gates`) when `inputs` are given."""
+        if inputs is None:
+            return {}
+        return {"gates": to_numpy(self.gates(inputs))}

@@ -3,10 +3,13 @@
 import keras
 import numpy as np
 
+from mmkeras.fusion.base_fusion import Fusion
+from mmkeras.layer_names import padding_mask_name
+
 
 def fusion_layer(model):
-    """The fusion layer of a model built by `build_model`."""
-    found = [layer for layer in model.layers if hasattr(type(layer), "fusion_level")]
+    """The fusion layer (the one `Fusion` instance) of a model built by `build_model`."""
+    found = [layer for layer in model.layers if isinstance(layer, Fusion)]
     if len(found) != 1:
         raise ValueError(
             f"Expected one fusion layer in model {model.name!r}. Received: "
@@ -15,60 +18,53 @@ def fusion_layer(model):
     return found[0]
 
 
+def _predict(model, outputs, x):
+    """`outputs` (symbolic tensors of `model`) computed for inputs `x`, as NumPy."""
+    values = keras.Model(model.inputs, list(outputs)).predict(x, verbose=0)
+    return [np.asarray(v) for v in (values if isinstance(values, list) else [values])]
+
+
 def fusion_inputs(model, x):
     """What the fusion layer receives for inputs `x`: a list of NumPy arrays
     (embeddings, sequences, tokens or logits, by fusion level)."""
-    layer = fusion_layer(model)
-    inputs = layer.input if isinstance(layer.input, (list, tuple)) else [layer.input]
-    probe = keras.Model(model.inputs, list(inputs))
-    out = probe.predict(x, verbose=0)
-    return [np.asarray(o) for o in (out if isinstance(out, list) else [out])]
+    inputs = fusion_layer(model).input
+    return _predict(model, inputs if isinstance(inputs, (list, tuple)) else [inputs], x)
+
+
+def fusion_masks(model, x):
+    """The padding masks `build_model` gave the fusion, one per modality (or `None`).
+
+    Found by their layer names (`mmkeras.layer_names.padding_mask_name`);
+    returns `None` when the model has none.
+    """
+    names = {layer.name for layer in model.layers}
+    modalities = sorted(t.name for t in model.inputs)
+    present = [m for m in modalities if padding_mask_name(m) in names]
+    if not present:
+        return None
+    values = dict(zip(present, _predict(
+        model, [model.get_layer(padding_mask_name(m)).output for m in present], x)))
+    return [values.get(m) for m in modalities]
 
 
 def fusion_readout(model, x=None):
     """Everything interpretable the model's fusion layer has, as NumPy arrays.
 
-    Keys, where the fusion has them: `"modality_weights"` (weighted sum, late
-    weighted: one α per modality), `"attention_weights"` (modality attention:
-    `(batch, M)`), `"attention_scores"` (self-attention: `(batch, heads, M, M)`),
-    `"gates"` (GMU: `(batch, M, units)`), `"attention_maps"` (cross-modal:
-    one `(batch, heads, T_m, T_others)` per modality). `"modalities"` gives
-    the order (modality names, sorted, as `build_model` orders them).
+    The layer's `readout()` for the fusion inputs of `x`. Keys, where the
+    fusion has them: `"modality_weights"` (weighted sum, late weighted: one
+    α per modality), `"attention_weights"` (modality attention: `(batch, M)`),
+    `"attention_scores"` (self-attention: `(batch, heads, M, M)`), `"gates"`
+    (GMU: `(batch, M, units)`), `"gamma"` and `"beta"` (FiLM:
+    `(batch, units)`), `"attention_maps"` (cross-modal: one
+    `(batch, heads, T_m, T_others)` per modality). Per-sample keys need `x`.
+    `"modalities"` gives the order (modality names, sorted, as `build_model`
+    orders them) and `"fusion"` the layer's class.
     """
     layer = fusion_layer(model)
-    names = sorted(t.name for t in model.inputs)
-    readout = {"fusion": type(layer).__name__, "modalities": names}
-    if hasattr(layer, "modality_weights") and getattr(layer, "combine", "weighted") == "weighted":
-        readout["modality_weights"] = np.asarray(keras.ops.convert_to_numpy(layer.modality_weights()))
-    per_sample = {"attention_weights": "attention_weights", "attention_scores": "attention_scores",
-                  "gates": "gates"}
-    needs_x = [key for key, method in per_sample.items() if hasattr(layer, method)]
-    if hasattr(layer, "attention_maps"):
-        needs_x.append("attention_maps")
-    if needs_x and x is not None:
-        inputs = fusion_inputs(model, x)
-        for key in needs_x:
-            if key == "attention_maps":
-                masks = _sequence_masks(model, x, layer)
-                maps = layer.attention_maps(inputs, mask=masks)
-                readout[key] = [np.asarray(keras.ops.convert_to_numpy(m)) for m in maps]
-            else:
-                value = getattr(layer, per_sample[key])(inputs)
-                readout[key] = np.asarray(keras.ops.convert_to_numpy(value))
+    readout = {"fusion": type(layer).__name__,
+               "modalities": sorted(t.name for t in model.inputs)}
+    if x is None:
+        readout.update(layer.readout())
+    else:
+        readout.update(layer.readout(fusion_inputs(model, x), mask=fusion_masks(model, x)))
     return readout
-
-
-def _sequence_masks(model, x, layer):
-    """Masks the builder fed the cross-modal fusion, recomputed for `x`."""
-    node = layer._inbound_nodes[0]
-    mask_tensors = node.arguments.kwargs.get("mask")
-    if not mask_tensors:
-        return None
-    present = [m for m in mask_tensors if m is not None]
-    if not present:
-        return None
-    probe = keras.Model(model.inputs, present)
-    values = probe.predict(x, verbose=0)
-    values = values if isinstance(values, list) else [values]
-    it = iter(values)
-    return [None if m is None else next(it) for m in mask_tensors]

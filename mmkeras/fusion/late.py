@@ -1,11 +1,14 @@
 import keras
 from keras import ops
 
+from mmkeras.fusion.base_fusion import Fusion, to_numpy
+from mmkeras.validation import check_bool, check_choice
+
 COMBINERS = ("mean", "weighted", "stacker")
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class LateFusion(keras.layers.Layer):
+class LateFusion(Fusion):
     """Decision-level fusion: combines each modality's own prediction.
 
     Every modality has its own classification head giving logits `l_m`;
@@ -19,41 +22,40 @@ class LateFusion(keras.layers.Layer):
 
     Args:
         combine: One of `"mean"`, `"weighted"`, `"stacker"`.
-        binary: `True` when each head outputs one sigmoid logit.
+        binary: `True` when each head outputs one sigmoid logit, `False` for
+            softmax over several; `None` (default) decides from the logits'
+            width (one logit: sigmoid).
         **kwargs: Standard layer keyword arguments.
 
     Example:
 
     >>> logits = [np.zeros((2, 3)), np.log([[1.0, 1.0, 2.0]] * 2)]
     >>> LateFusion("mean")(logits)[0]
-    array([0.2916..., 0.2916..., 0.4166...])
+    array([0.2916..., 0.2916..., 0.4166...]...)
     """
 
     fusion_level = "decision"
+    has_units = False
 
-    def __init__(self, combine="mean", binary=False, **kwargs):
+    def __init__(self, combine="mean", binary=None, **kwargs):
         super().__init__(**kwargs)
-        if combine not in COMBINERS:
-            raise ValueError(
-                f"Unknown late-fusion combiner. Received: combine={combine!r}; "
-                f"expected one of {COMBINERS}"
-            )
-        self.combine = combine
-        self.binary = binary
+        self.combine = check_choice("combine", combine, COMBINERS, owner=type(self).__name__)
+        self.binary = None if binary is None else check_bool("binary", binary,
+                                                             owner=type(self).__name__)
 
     def build(self, input_shape):
-        if not isinstance(input_shape, (list, tuple)) or not isinstance(
-            input_shape[0], (list, tuple)
-        ):
-            raise ValueError(
-                "LateFusion expects a list of per-modality logits. "
-                f"Received: input_shape={input_shape}"
-            )
+        super().build(input_shape)
         num_modalities = len(input_shape)
         num_outputs = input_shape[0][-1]
         if any(tuple(shape[1:]) != (num_outputs,) for shape in input_shape):
             raise ValueError(
                 "LateFusion combines per-modality logits of one width (the classes). "
+                f"Received: input_shape={input_shape}"
+            )
+        if self.binary is not None and self.binary != (num_outputs == 1):
+            raise ValueError(
+                f"LateFusion(binary={self.binary}) needs "
+                f"{'one logit' if self.binary else 'one logit per class'} per modality. "
                 f"Received: input_shape={input_shape}"
             )
         if self.combine == "weighted":
@@ -65,7 +67,7 @@ class LateFusion(keras.layers.Layer):
             self.stacker.build((None, num_modalities * num_outputs))
 
     def _activate(self, logits):
-        if self.binary:
+        if logits.shape[-1] == 1:
             return ops.sigmoid(logits)
         return ops.softmax(logits, axis=-1)
 
@@ -87,6 +89,12 @@ class LateFusion(keras.layers.Layer):
                 f"Received: combine={self.combine!r}"
             )
         return ops.softmax(ops.cast(self.modality_logits, "float32"))
+
+    def readout(self, inputs=None, mask=None):
+        """`{"modality_weights": α}` for `combine="weighted"`, else nothing."""
+        if self.combine != "weighted":
+            return {}
+        return {"modality_weights": to_numpy(self.modality_weights())}
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[0])

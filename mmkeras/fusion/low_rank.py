@@ -1,11 +1,12 @@
 import keras
 from keras import ops
 
-from mmkeras.fusion._checks import check_modality_list
+from mmkeras.fusion.base_fusion import Fusion
+from mmkeras.validation import check_positive_int
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class LowRankFusion(keras.layers.Layer):
+class LowRankFusion(Fusion):
     """Low-rank multimodal fusion (LMF): tensor fusion without the tensor.
 
     With `z_m = [h_m; 1]` and rank-`r` modality factors `W_m^(i)`
@@ -31,12 +32,11 @@ class LowRankFusion(keras.layers.Layer):
     fusion_level = "feature"
 
     def __init__(self, units=64, rank=4, **kwargs):
-        super().__init__(**kwargs)
-        self.units = units
-        self.rank = rank
+        super().__init__(units=units, **kwargs)
+        self.rank = check_positive_int("rank", rank, owner=type(self).__name__)
 
     def build(self, input_shape):
-        check_modality_list(self, input_shape, rank=2, minimum=1)
+        super().build(input_shape)
         self.factors = [
             self.add_weight(name=f"factor_{m}", shape=(self.rank, shape[-1] + 1, self.units),
                             initializer="glorot_uniform")
@@ -53,10 +53,7 @@ class LowRankFusion(keras.layers.Layer):
             fused = projected if fused is None else fused * projected
         return ops.sum(fused, axis=1) + ops.cast(self.bias, fused.dtype)
 
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0][0], self.units)
-
     def get_config(self):
         config = super().get_config()
-        config.update({"units": self.units, "rank": self.rank})
+        config["rank"] = self.rank
         return config

@@ -1,17 +1,17 @@
 import keras
 from keras import ops
 
-from mmkeras.fusion._checks import build_projections, check_modality_list
+from mmkeras.fusion.base_fusion import Fusion, to_numpy
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class ModalityAttentionFusion(keras.layers.Layer):
+class ModalityAttentionFusion(Fusion):
     """Attention over modalities: a per-sample weight for each modality.
 
     `α = softmax(W_att [h_1; …; h_M] + b)` (one score per modality),
     `F = Σ_m α_m (h_m W_m + b_m)`, shape `(batch, units)`.
 
-    The documents' modality attention (003 §4.3). Unlike
+    The documents' modality attention. Unlike
     `WeightedSumFusion`, α depends on the sample, so a model can lean on
     audio for one input and on the image for another; `attention_weights()`
     returns α for a batch of embeddings.
@@ -31,12 +31,11 @@ class ModalityAttentionFusion(keras.layers.Layer):
     fusion_level = "feature"
 
     def __init__(self, units=64, **kwargs):
-        super().__init__(**kwargs)
-        self.units = units
+        super().__init__(units=units, **kwargs)
 
     def build(self, input_shape):
-        check_modality_list(self, input_shape, rank=2, minimum=1)
-        self.projections = build_projections(self, input_shape, self.units)
+        super().build(input_shape)
+        self.projections = self.build_projections(input_shape)
         self.scorer = keras.layers.Dense(len(input_shape), dtype=self.dtype_policy, name="scorer")
         self.scorer.build((None, sum(s[-1] for s in input_shape)))
 
@@ -50,10 +49,8 @@ class ModalityAttentionFusion(keras.layers.Layer):
         alpha = ops.cast(self.attention_weights(inputs), projected.dtype)
         return ops.sum(projected * ops.expand_dims(alpha, -1), 1)
 
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0][0], self.units)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"units": self.units})
-        return config
+    def readout(self, inputs=None, mask=None):
+        """`{"attention_weights": α}` (see `attention_weights`) when `inputs` are given."""
+        if inputs is None:
+            return {}
+        return {"attention_weights": to_numpy(self.attention_weights(inputs))}

@@ -1,11 +1,12 @@
 import keras
 from keras import ops
 
-from mmkeras.fusion._checks import build_projections, check_modality_list
+from mmkeras.fusion.base_fusion import Fusion, to_numpy
+from mmkeras.validation import check_positive_int, check_rate
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class SelfAttentionFusion(keras.layers.Layer):
+class SelfAttentionFusion(Fusion):
     """Self-attention over modality tokens.
 
     Each embedding becomes one token `t_m = h_m W_m + b_m + e_m` (`e_m` a
@@ -15,11 +16,11 @@ class SelfAttentionFusion(keras.layers.Layer):
 
     `T' = LN(T + MHA(T, T))`, `F = (1/M) Σ_m T'_m`, shape `(batch, units)`.
 
-    The documents' self-attention (001 §4.1) applied across modalities.
+    The documents' self-attention applied across modalities.
     `attention_scores()` returns the `(batch, heads, M, M)` attention.
 
     Args:
-        units: Token width and output width.
+        units: Token width and output width (divisible by `num_heads`).
         num_heads: Attention heads.
         dropout: Attention dropout.
         **kwargs: Standard layer keyword arguments.
@@ -33,20 +34,21 @@ class SelfAttentionFusion(keras.layers.Layer):
     fusion_level = "feature"
 
     def __init__(self, units=64, num_heads=2, dropout=0.0, **kwargs):
-        super().__init__(**kwargs)
-        self.units = units
-        self.num_heads = num_heads
-        self.dropout = dropout
+        super().__init__(units=units, **kwargs)
+        owner = type(self).__name__
+        self.num_heads = check_positive_int("num_heads", num_heads, owner=owner)
+        self.dropout = check_rate("dropout", dropout, owner=owner)
+        self.key_dim(self.num_heads)
 
     def build(self, input_shape):
-        check_modality_list(self, input_shape, rank=2, minimum=1)
+        super().build(input_shape)
         count = len(input_shape)
-        self.projections = build_projections(self, input_shape, self.units)
+        self.projections = self.build_projections(input_shape)
         self.modality_embeddings = self.add_weight(
             name="modality_embeddings", shape=(count, self.units),
             initializer=keras.initializers.RandomNormal(stddev=0.02))
         self.attention = keras.layers.MultiHeadAttention(
-            self.num_heads, max(self.units // self.num_heads, 1), dropout=self.dropout,
+            self.num_heads, self.key_dim(self.num_heads), dropout=self.dropout,
             dtype=self.dtype_policy, name="attention")
         token_shape = (None, count, self.units)
         self.attention.build(token_shape, token_shape)
@@ -69,11 +71,13 @@ class SelfAttentionFusion(keras.layers.Layer):
         _, scores = self.attention(tokens, tokens, return_attention_scores=True)
         return scores
 
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0][0], self.units)
+    def readout(self, inputs=None, mask=None):
+        """`{"attention_scores": (batch, heads, M, M)}` when `inputs` are given."""
+        if inputs is None:
+            return {}
+        return {"attention_scores": to_numpy(self.attention_scores(inputs))}
 
     def get_config(self):
         config = super().get_config()
-        config.update({"units": self.units, "num_heads": self.num_heads,
-                       "dropout": self.dropout})
+        config.update({"num_heads": self.num_heads, "dropout": self.dropout})
         return config

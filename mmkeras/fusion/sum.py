@@ -1,17 +1,17 @@
 import keras
 from keras import ops
 
-from mmkeras.fusion._checks import build_projections, check_modality_list
+from mmkeras.fusion.base_fusion import Fusion
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class SumFusion(keras.layers.Layer):
+class SumFusion(Fusion):
     """Feature addition: project every modality to one width and add.
 
     `F = Σ_m (h_m W_m + b_m)`, shape `(batch, units)`.
 
-    The documents' "feature addition" (003 §2.1.2). Unlike concatenation the
-    fused width does not grow with the number of modalities.
+    The documents' "feature addition". Unlike concatenation the fused width
+    does not grow with the number of modalities.
 
     Args:
         units: Common width of the projections and the output.
@@ -27,22 +27,17 @@ class SumFusion(keras.layers.Layer):
     fusion_level = "feature"
 
     def __init__(self, units=64, activation=None, **kwargs):
-        super().__init__(**kwargs)
-        self.units = units
+        super().__init__(units=units, **kwargs)
         self.activation = keras.activations.get(activation)
 
     def build(self, input_shape):
-        check_modality_list(self, input_shape, rank=2, minimum=1)
-        self.projections = build_projections(self, input_shape, self.units, self.activation)
+        super().build(input_shape)
+        self.projections = self.build_projections(input_shape, activation=self.activation)
 
     def call(self, inputs):
         return ops.sum(ops.stack([p(x) for p, x in zip(self.projections, inputs)], 1), 1)
 
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0][0], self.units)
-
     def get_config(self):
         config = super().get_config()
-        config.update({"units": self.units,
-                       "activation": keras.activations.serialize(self.activation)})
+        config["activation"] = keras.activations.serialize(self.activation)
         return config

@@ -3,11 +3,12 @@ import warnings
 import keras
 from keras import ops
 
-from mmkeras.fusion._checks import build_projections, check_modality_list
+from mmkeras.fusion.base_fusion import Fusion
+from mmkeras.validation import check_positive_int
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class TensorFusion(keras.layers.Layer):
+class TensorFusion(Fusion):
     """Tensor Fusion Network: the outer product of all modalities.
 
     `z_m = [h_m W_m + b_m; 1]` (or `[h_m; 1]` with `units=None`),
@@ -34,12 +35,13 @@ class TensorFusion(keras.layers.Layer):
     """
 
     fusion_level = "feature"
+    units_optional = True
 
     def __init__(self, units=16, warn_size=100_000, max_size=2_000_000, **kwargs):
-        super().__init__(**kwargs)
-        self.units = units
-        self.warn_size = warn_size
-        self.max_size = max_size
+        super().__init__(units=units, **kwargs)
+        owner = type(self).__name__
+        self.warn_size = check_positive_int("warn_size", warn_size, owner=owner)
+        self.max_size = check_positive_int("max_size", max_size, owner=owner)
 
     @staticmethod
     def product_size(widths):
@@ -52,7 +54,7 @@ class TensorFusion(keras.layers.Layer):
         return [self.units if self.units else s[-1] for s in input_shape]
 
     def build(self, input_shape):
-        check_modality_list(self, input_shape, rank=2, minimum=1)
+        super().build(input_shape)
         widths = self._widths(input_shape)
         size = self.product_size(widths)
         if size > self.max_size:
@@ -67,8 +69,7 @@ class TensorFusion(keras.layers.Layer):
                 "layer will be large. Consider a smaller `units` or LowRankFusion.",
                 stacklevel=2,
             )
-        self.projections = (build_projections(self, input_shape, self.units)
-                            if self.units else None)
+        self.projections = self.build_projections(input_shape) if self.units else None
 
     def call(self, inputs):
         if self.projections is not None:
@@ -88,6 +89,5 @@ class TensorFusion(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"units": self.units, "warn_size": self.warn_size,
-                       "max_size": self.max_size})
+        config.update({"warn_size": self.warn_size, "max_size": self.max_size})
         return config

@@ -1,17 +1,20 @@
+import math
+
 import keras
 from keras import ops
 
-from mmkeras.fusion._checks import build_projections, check_modality_list
+from mmkeras.fusion.base_fusion import Fusion, to_numpy
+from mmkeras.validation import check_bool, check_float
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class WeightedSumFusion(keras.layers.Layer):
+class WeightedSumFusion(Fusion):
     """Weighted sum with one learned weight per modality.
 
     `α = softmax(w)`, `F = Σ_m α_m (h_m W_m + b_m)`, shape `(batch, units)`.
 
-    The documents' `F = α1·image + α2·text + α3·audio` with α learned (001
-    §4.2, 004 §4.2.4). The same α applies to every sample; read it with
+    The documents' `F = α1·image + α2·text + α3·audio` with α learned.
+    The same α applies to every sample; read it with
     `modality_weights()` after training. To fix α instead (e.g. chosen by
     cross-validation), pass `alpha=[...]` and `learn_alpha=False`.
 
@@ -33,25 +36,26 @@ class WeightedSumFusion(keras.layers.Layer):
     fusion_level = "feature"
 
     def __init__(self, units=64, alpha=None, learn_alpha=True, **kwargs):
-        super().__init__(**kwargs)
-        self.units = units
-        self.alpha = None if alpha is None else [float(a) for a in alpha]
-        if self.alpha is not None and min(self.alpha) <= 0:
-            raise ValueError(f"`alpha` must be positive. Received: alpha={alpha!r}")
-        self.learn_alpha = learn_alpha
+        super().__init__(units=units, **kwargs)
+        owner = type(self).__name__
+        if alpha is not None and (isinstance(alpha, str) or not hasattr(alpha, "__len__")
+                                  or not len(alpha)):
+            raise ValueError(f"`{owner}`: `alpha` must be a list of positive numbers. "
+                             f"Received: alpha={alpha!r}")
+        self.alpha = None if alpha is None else [
+            check_float("alpha", a, minimum=0, min_inclusive=False, owner=owner) for a in alpha]
+        self.learn_alpha = check_bool("learn_alpha", learn_alpha, owner=owner)
 
     def build(self, input_shape):
-        check_modality_list(self, input_shape, rank=2, minimum=1)
+        super().build(input_shape)
         count = len(input_shape)
         if self.alpha is not None and len(self.alpha) != count:
             raise ValueError(
                 f"`alpha` needs one value per modality ({count}). Received: alpha={self.alpha}"
             )
-        self.projections = build_projections(self, input_shape, self.units)
+        self.projections = self.build_projections(input_shape)
         initial = [0.0] * count
         if self.alpha is not None:
-            import math
-
             initial = [math.log(a) for a in self.alpha]
         self.modality_logits = self.add_weight(
             name="modality_logits", shape=(count,),
@@ -66,13 +70,13 @@ class WeightedSumFusion(keras.layers.Layer):
 
     def modality_weights(self):
         """α as a NumPy array (one weight per modality, summing to 1)."""
-        return ops.convert_to_numpy(ops.softmax(self.modality_logits))
+        return to_numpy(ops.softmax(self.modality_logits))
 
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0][0], self.units)
+    def readout(self, inputs=None, mask=None):
+        """`{"modality_weights": α}`, one weight per modality."""
+        return {"modality_weights": self.modality_weights()}
 
     def get_config(self):
         config = super().get_config()
-        config.update({"units": self.units, "alpha": self.alpha,
-                       "learn_alpha": self.learn_alpha})
+        config.update({"alpha": self.alpha, "learn_alpha": self.learn_alpha})
         return config
