@@ -204,11 +204,16 @@ def _info(args, parser):
 
 
 def _demo(args, parser):
-    from mmkeras.demo import run_demo
+    from mmkeras import fusion
+    from mmkeras.experiments import compare
 
+    _choice_check(parser, "fusions", args.fusions, fusion.FUSIONS)
     print("av_digits (MNIST images with 75% of their energy removed + noisy FSDD spoken "
           "digits): unimodal baselines vs fusion, test accuracy.", flush=True)
-    run_demo(epochs=args.epochs, seed=args.seed)
+    # `compare` with a few fusions, one seed and no robustness tests:
+    # `python -m mmkeras compare` is the full main job.
+    compare("av_digits", fusions=args.fusions, seeds=[args.seed], epochs=args.epochs,
+            robustness=False, verbose=1)
     return 0
 
 
@@ -254,6 +259,8 @@ def build_parser():
     p = sub.add_parser("demo", help="the quick demonstration (~2 min on CPU)")
     p.add_argument("--epochs", type=int, default=8)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--fusions", type=_csv, default=["early", "concat", "late"],
+                   help="comma-separated (default early,concat,late)")
     p.set_defaults(run=_demo)
     return parser
 
