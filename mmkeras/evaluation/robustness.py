@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from mmkeras.evaluation.metrics import accuracy
+from mmkeras.evaluation.metrics import labelled_inputs
+from mmkeras.evaluation.metrics import unchecked_accuracy as accuracy
 from mmkeras.layer_names import MODALITY_DROPOUT
 
 # Perturbations by modality kind, with their default levels (0 = clean).
@@ -69,14 +70,25 @@ def area_under_curve(levels, accuracies):
     return float(np.sum((y[1:] + y[:-1]) / 2 * np.diff(x)))
 
 
-def missing_modality_accuracy(model, x, y, modality):
+def missing_modality_accuracy(model, x, y=None, modality=None):
     """Accuracy with `modality` missing for every sample.
 
     If the model was built with modality dropout, its dropout layer replaces
     the modality's embedding as in training (zeros or the learned "missing"
     vector); otherwise the modality's input is all zeros (for text: only
     padding).
+
+    Args:
+        model: A trained classifier.
+        x: A dict of arrays, or a `mmkeras.datasets.Split` (with its labels).
+        y: Integer labels (not needed with a Split).
+        modality: The input to remove.
     """
+    x, y = labelled_inputs(model, x, y)
+    return unchecked_missing_accuracy(model, x, y, modality)
+
+
+def unchecked_missing_accuracy(model, x, y, modality):
     if modality not in x:
         raise ValueError(f"Unknown modality. Received: {modality!r}; inputs: {sorted(x)}")
     dropout = next((l for l in model.layers if l.name == MODALITY_DROPOUT), None)
@@ -91,20 +103,29 @@ def missing_modality_accuracy(model, x, y, modality):
     return accuracy(model, blanked, y)
 
 
-def robustness_report(model, x, y, seed=0, perturbations=None):
+def robustness_report(model, x, y=None, seed=0, perturbations=None):
     """Accuracy under every perturbation of every modality, and with each missing.
+
+    Args:
+        model: A trained classifier.
+        x: A dict of arrays, or a `mmkeras.datasets.Split` (with its labels);
+            checked against the model first (`mmkeras.check_inputs`).
+        y: Integer labels (not needed with a Split).
+        seed: Seed of the random perturbations.
+        perturbations: `{modality kind: {name: levels}}`; default `PERTURBATIONS`.
 
     Returns:
         `(curves, summary)`: `curves` is a list of dicts (modality,
         perturbation, level, accuracy); `summary` maps
         `"missing_<modality>"` and `"auc_<modality>_<perturbation>"` to numbers.
     """
+    x, y = labelled_inputs(model, x, y)
     perturbations = perturbations or PERTURBATIONS
     curves, summary = [], {}
     clean = accuracy(model, x, y)
     for modality in sorted(x):
         if len(x) > 1:
-            summary[f"missing_{modality}"] = missing_modality_accuracy(model, x, y, modality)
+            summary[f"missing_{modality}"] = unchecked_missing_accuracy(model, x, y, modality)
         for name, levels in perturbations.get(modality_kind(x[modality]), {}).items():
             accuracies = []
             for level in levels:

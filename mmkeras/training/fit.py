@@ -13,7 +13,9 @@ def fit_model(model, train, validation=None, epochs=10, batch_size=64, run_dir=N
 
     Args:
         model: A compiled model with named inputs.
-        train: `(x dict, y)` NumPy arrays or a `tf.data.Dataset` of batches.
+        train: `(x dict, y)` NumPy arrays, a `mmkeras.datasets.Split`, or a
+            `tf.data.Dataset` of batches; checked against the model first
+            (`mmkeras.check_inputs`).
         validation: Same kinds as `train`; monitored by early stopping.
         epochs: Maximum epochs.
         batch_size: For NumPy inputs.
@@ -30,15 +32,17 @@ def fit_model(model, train, validation=None, epochs=10, batch_size=64, run_dir=N
     `standard_callbacks` adds). Early stopping starts its patience afresh
     after a restart (Keras keeps no state for it).
     """
+    train, validation = _as_arrays(train), _as_arrays(validation)
     if isinstance(train, tuple):
-        check_inputs(model, train[0])
+        check_inputs(model, *train[:2])
         x, y = train
         fit_args = dict(x=x, y=y, batch_size=batch_size)
     else:
+        check_inputs(model, train)  # a tf.data.Dataset: its element spec
         # A tf.data pipeline shuffles itself (to_tf_dataset(shuffle=True)).
         fit_args = dict(x=train, shuffle=False)
-    if isinstance(validation, tuple):
-        check_inputs(model, validation[0])
+    if validation is not None:
+        check_inputs(model, *(validation[:2] if isinstance(validation, tuple) else (validation,)))
     callbacks = standard_callbacks(
         run_dir, monitor="val_loss" if validation is not None else "loss",
         patience=patience, tensorboard=tensorboard, checkpoint=checkpoint)
@@ -54,6 +58,14 @@ def fit_model(model, train, validation=None, epochs=10, batch_size=64, run_dir=N
         history = {k: progress.previous_history.get(k, []) + list(history.get(k, []))
                    for k in {**progress.previous_history, **history}}
     return history, seconds, len(history.get("loss", []))
+
+
+def _as_arrays(data):
+    """A `Split` becomes its `(x, y)`; anything else is returned as given."""
+    if data is not None and not isinstance(data, (tuple, dict)) and hasattr(data, "y") \
+            and hasattr(data, "x"):
+        return data.x, data.y
+    return data
 
 
 def predict_latency(model, x, repeats=20):
