@@ -1,6 +1,6 @@
 """mmkeras: multimodal fusion in Keras 3.
 
-- `seed_classifier()`: the source documents' Conv2D+LSTM image+text model.
+- `conv_lstm_classifier()`: the source articles' Conv2D+LSTM image+text model.
 - `build_model(encoders, fusion, num_classes)`: any modalities, any fusion;
   `build_backbone(encoders, fusion)`: the encoders-plus-fusion trunk alone.
 - `mmkeras.encoders`, `mmkeras.fusion`, `mmkeras.layers`: the parts.
@@ -24,7 +24,7 @@ from mmkeras.builder import build_backbone, build_model
 from mmkeras.head import classification_head
 from mmkeras.input_check import check_inputs
 from mmkeras.predictor import Predictions, Predictor, load_predictor, save_predictor
-from mmkeras.seed_classifier import seed_classifier
+from mmkeras.conv_lstm_classifier import conv_lstm_classifier
 
 # Loaded on first attribute access (PEP 562).
 _LAZY_SUBMODULES = ("datasets", "evaluation", "experiments", "export", "plots",
@@ -49,6 +49,7 @@ __all__ = [
     "build_model",
     "check_inputs",
     "classification_head",
+    "conv_lstm_classifier",
     "datasets",
     "encoders",
     "evaluation",
@@ -60,6 +61,5 @@ __all__ = [
     "load_predictor",
     "preprocessing",
     "save_predictor",
-    "seed_classifier",
     "training",
 ]

@@ -40,7 +40,7 @@ keras.utils.set_random_seed(0)
 # Dense(2, softmax); adam, categorical cross-entropy, accuracy.
 
 # %%
-model = mmkeras.seed_classifier()
+model = mmkeras.conv_lstm_classifier()
 model.summary()
 
 # %% [markdown]
@@ -79,17 +79,17 @@ print(f"Flatten width: {flatten_width:,}; Dense(128) weights: {(flatten_width + 
 emoji = datasets.load("emoji", image_size=IMAGE_SIZE, sequence_length=100)
 train = emoji.train.take(TRAIN_SAMPLES)
 test = emoji.test.take(TRAIN_SAMPLES // 2)
-seed_model = mmkeras.seed_classifier(image_shape=(IMAGE_SIZE, IMAGE_SIZE, 3),
+documents_model = mmkeras.conv_lstm_classifier(image_shape=(IMAGE_SIZE, IMAGE_SIZE, 3),
                                      num_classes=emoji.num_classes)
 start = time.perf_counter()
-history = seed_model.fit([train.x["image"], train.x["text"]],
+history = documents_model.fit([train.x["image"], train.x["text"]],
                          keras.utils.to_categorical(train.y, emoji.num_classes),
                          epochs=EPOCHS, batch_size=16, validation_split=0.2, verbose=2)
 seconds = time.perf_counter() - start
-loss, accuracy = seed_model.evaluate([test.x["image"], test.x["text"]],
+loss, accuracy = documents_model.evaluate([test.x["image"], test.x["text"]],
                                      keras.utils.to_categorical(test.y, emoji.num_classes),
                                      verbose=0)
-print(f"{seed_model.count_params():,} parameters, {seconds:.0f} s, "
+print(f"{documents_model.count_params():,} parameters, {seconds:.0f} s, "
       f"{EPOCHS * len(train) * 0.8 / seconds:.1f} samples/s, test accuracy {accuracy:.3f}")
 
 # %% [markdown]
@@ -110,7 +110,7 @@ small.fit(emoji32.train.x, emoji32.train.y,
           validation_data=(emoji32.validation.x, emoji32.validation.y),
           epochs=BUILDER_EPOCHS, batch_size=64, verbose=0)
 print(f"builder model: {small.count_params():,} parameters "
-      f"({small.count_params() / seed_model.count_params():.1%} of the documents'), "
+      f"({small.count_params() / documents_model.count_params():.1%} of the documents'), "
       f"{time.perf_counter() - start:.0f} s on all {len(emoji32.train)} training samples, "
       f"test accuracy {small.evaluate(emoji32.test.x, emoji32.test.y, verbose=0)[1]:.3f}")
 
@@ -119,7 +119,7 @@ print(f"builder model: {small.count_params():,} parameters "
 #
 # - **001** calls `.output` on tensors (`concatenate([image_model.output, text_model.output])`):
 #   its `extract_features` returns tensors, not models. Keep the `Input` tensors and build
-#   `Model(inputs=[image_input, text_input], outputs=...)`, as `seed_classifier` does.
+#   `Model(inputs=[image_input, text_input], outputs=...)`, as `conv_lstm_classifier` does.
 # - **002** feeds one input to both a Conv2D and an Embedding: an image cannot be token ids.
 #   Each modality needs its own `Input`; `build_model` creates one per encoder.
 # - **All**: `compile("adam", "categorical_crossentropy", ["accuracy"])` fails in Keras 3;
@@ -135,8 +135,8 @@ print(f"builder model: {small.count_params():,} parameters "
 #
 # ## Exercises
 #
-# 1. Replace `MaxPooling2D(2)` by `MaxPooling2D(4)` in `seed_classifier(pool_size=4)`.
+# 1. Replace `MaxPooling2D(2)` by `MaxPooling2D(4)` in `conv_lstm_classifier(pool_size=4)`.
 #    How many parameters remain, and why by that factor?
-# 2. Train `seed_classifier(binary=True)` (document 001's variant) on two emoji categories.
+# 2. Train `conv_lstm_classifier(binary=True)` (the documents' binary variant) on two emoji categories.
 # 3. Swap `encoders.text_lstm` for `encoders.text_transformer` in the builder cell. Does
 #    accuracy change? How many parameters does the text branch have now?

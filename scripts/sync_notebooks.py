@@ -1,76 +1,36 @@
-"""Writes notebooks/*.ipynb from their sources, notebooks/*.py (py:percent).
+"""Writes notebooks/*.ipynb from their sources, notebooks/*.py (jupytext py:percent).
 
 The `.py` files are the source of truth: edit them, then run
-`python scripts/sync_notebooks.py`. The `.ipynb` files are committed without
-outputs so that diffs stay readable; `tests/test_notebooks.py` fails when a
-notebook is out of sync with its source or carries outputs. The format is
-jupytext's py:percent, so `jupytext --sync` works too if you have it.
+`python scripts/sync_notebooks.py` (or `jupytext --to ipynb notebooks/0*.py`).
+The `.ipynb` files are committed without outputs so that diffs stay readable;
+`tests/test_notebooks.py` fails when a notebook's cells differ from its source
+or carry outputs.
 """
 
-import json
 import sys
 from pathlib import Path
+
+import jupytext
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 
 
-def parse_percent(text):
-    """Cells of a py:percent file: `[(cell_type, source)]`."""
-    cells, kind, lines = [], None, []
-
-    def flush():
-        if kind is None:
-            return
-        body = "\n".join(lines).strip("\n")
-        if kind == "markdown":
-            body = "\n".join(l[2:] if l.startswith("# ") else l.lstrip("#") for l in body.splitlines())
-        if body.strip():
-            cells.append((kind, body))
-
-    for line in text.splitlines():
-        if line.startswith("# %%"):
-            flush()
-            kind, lines = ("markdown" if "[markdown]" in line else "code"), []
-        elif kind is not None:
-            lines.append(line)
-    flush()
-    return cells
-
-
-def to_notebook(cells):
-    def source(body):
-        parts = body.splitlines(keepends=True)
-        return parts
-
-    nb_cells = []
-    for i, (kind, body) in enumerate(cells):
-        cell = {"cell_type": kind, "id": f"cell-{i}", "metadata": {}, "source": source(body)}
-        if kind == "code":
-            cell.update({"execution_count": None, "outputs": []})
-        nb_cells.append(cell)
-    return {
-        "cells": nb_cells,
-        "metadata": {
-            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-            "language_info": {"name": "python"},
-            "jupytext": {"formats": "ipynb,py:percent"},
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-
-
 def render(py_path):
-    return json.dumps(to_notebook(parse_percent(py_path.read_text())), indent=1,
-                      ensure_ascii=False) + "\n"
+    """The notebook of a py:percent source, with stable cell ids and no outputs."""
+    notebook = jupytext.read(py_path, fmt="py:percent")
+    for i, cell in enumerate(notebook.cells):
+        cell.id = f"cell-{i}"
+    notebook.metadata.setdefault("kernelspec", {"display_name": "Python 3",
+                                                "language": "python", "name": "python3"})
+    notebook.metadata["jupytext"] = {"formats": "ipynb,py:percent"}
+    return notebook
 
 
 def main():
-    sources = sorted(NOTEBOOKS.glob("[0-9]*.py"))
-    for src in sources:
+    for src in sorted(NOTEBOOKS.glob("[0-9]*.py")):
         target = src.with_suffix(".ipynb")
-        target.write_text(render(src))
+        jupytext.write(render(src), target, fmt="ipynb")
         print(f"wrote {target.relative_to(ROOT)}")
     return 0
 

@@ -7,7 +7,7 @@ from mmkeras import encoders
 RNG = np.random.default_rng(0)
 
 CASES = [
-    (lambda: encoders.seed_conv(input_shape=(12, 12, 1), filters=4), (12, 12, 1), 5 * 5 * 4),
+    (lambda: encoders.image_conv_flatten(input_shape=(12, 12, 1), filters=4), (12, 12, 1), 5 * 5 * 4),
     (lambda: encoders.image_cnn(input_shape=(12, 12, 1), embedding_dim=16), (12, 12, 1), 16),
     (lambda: encoders.image_cnn(input_shape=(12, 12, 1), embedding_dim=None), (12, 12, 1), 64),
     (lambda: encoders.image_flatten_dense(input_shape=(12, 12, 1), embedding_dim=8), (12, 12, 1), 8),
@@ -84,7 +84,7 @@ def test_lstm_padding_matters_without_mask():
     "call, message",
     [
         (lambda: encoders.image_cnn(input_shape=(28, 28)), r"input_shape=\(28, 28\)"),
-        (lambda: encoders.seed_conv(input_shape=(28, 28, 1, 1)), "Received: input_shape"),
+        (lambda: encoders.image_conv_flatten(input_shape=(28, 28, 1, 1)), "Received: input_shape"),
         (lambda: encoders.sequence_lstm(input_shape=(13,)), r"input_shape=\(13,\)"),
         (lambda: encoders.video_cnn_lstm(input_shape=(8, 8, 3)), "Received: input_shape"),
         (lambda: encoders.text_lstm(vocab_size=0), "Received: vocab_size=0"),

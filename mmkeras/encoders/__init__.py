@@ -3,7 +3,7 @@ one modality's input to a fixed-size embedding.
 
 | modality | encoders |
 |---|---|
-| image | `seed_conv` (the documents'), `image_cnn`, `image_flatten_dense` (004's), `image_backbone` |
+| image | `image_conv_flatten` (the documents'), `image_cnn`, `image_flatten_dense` (the documents' PyTorch variant), `image_backbone` |
 | text | `text_lstm` (the documents'), `text_bigru`, `text_conv1d`, `text_transformer` |
 | audio / sequence | `sequence_lstm`, `sequence_conv1d` |
 | video | `video_cnn_lstm` |
@@ -16,8 +16,8 @@ from mmkeras.encoders.image import (
     BACKBONES,
     image_backbone,
     image_cnn,
+    image_conv_flatten,
     image_flatten_dense,
-    seed_conv,
 )
 from mmkeras.encoders.sequence import sequence_conv1d, sequence_lstm
 from mmkeras.encoders.text import text_bigru, text_conv1d, text_lstm, text_transformer
@@ -29,8 +29,8 @@ __all__ = [
     "encoder_view",
     "image_backbone",
     "image_cnn",
+    "image_conv_flatten",
     "image_flatten_dense",
-    "seed_conv",
     "sequence_conv1d",
     "sequence_lstm",
     "text_bigru",

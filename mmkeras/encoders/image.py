@@ -23,7 +23,7 @@ BACKBONES = {
 }
 
 
-def seed_conv(input_shape=(224, 224, 3), filters=32, kernel_size=3, pool_size=2,
+def image_conv_flatten(input_shape=(224, 224, 3), filters=32, kernel_size=3, pool_size=2,
               name="image_encoder"):
     """The documents' image branch: Conv2D → MaxPooling2D → Flatten.
 
@@ -39,11 +39,11 @@ def seed_conv(input_shape=(224, 224, 3), filters=32, kernel_size=3, pool_size=2,
 
     Example:
 
-    >>> seed_conv(input_shape=(28, 28, 1)).output.shape
+    >>> image_conv_flatten(input_shape=(28, 28, 1)).output.shape
     (None, 5408)
     """
-    shape = check_input_shape(input_shape, 3, _SHAPE, "seed_conv")
-    check_positive("filters", filters, "seed_conv")
+    shape = check_input_shape(input_shape, 3, _SHAPE, "image_conv_flatten")
+    check_positive("filters", filters, "image_conv_flatten")
     inputs = keras.Input(shape=shape, name="image")
     x = layers.Conv2D(filters, kernel_size, activation="relu", name="conv")(inputs)
     x = layers.Identity(name="stem")(x)
@@ -99,7 +99,7 @@ def image_cnn(input_shape=(28, 28, 1), filters=(32, 64), embedding_dim=64,
 
 
 def image_flatten_dense(input_shape=(28, 28, 1), embedding_dim=128, name="image_encoder"):
-    """004's PyTorch variant: the image flattened into one Dense layer.
+    """The documents' PyTorch variant: the image flattened into one Dense layer.
 
     No convolution at all: every pixel gets its own weights, so the layer has
     `height·width·channels·embedding_dim` of them and no notion of locality.

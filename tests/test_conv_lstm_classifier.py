@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from mmkeras import seed_classifier
+from mmkeras import conv_lstm_classifier
 
 EXPECTED_LAYERS = [
     ("image", "InputLayer", (None, 224, 224, 3)),
@@ -23,7 +23,7 @@ def _layer_table(model):
 
 
 def test_documents_architecture_exactly():
-    model = seed_classifier()
+    model = conv_lstm_classifier()
     assert model.count_params() == 51_896_066
     assert model.get_layer("dense").count_params() == 50_483_328
     table = _layer_table(model)
@@ -40,7 +40,7 @@ def test_documents_architecture_exactly():
 
 
 def test_binary_variant_of_001():
-    model = seed_classifier(binary=True)
+    model = conv_lstm_classifier(binary=True)
     assert model.get_layer("text_embedding").output.shape[-1] == 64
     assert tuple(model.output.shape) == (None, 1)
     assert model.get_layer("output").activation.__name__ == "sigmoid"
@@ -51,7 +51,7 @@ def test_binary_variant_of_001():
 
 
 def test_sizes_are_keywords():
-    model = seed_classifier(image_shape=(32, 32, 3), sequence_length=12, vocab_size=50,
+    model = conv_lstm_classifier(image_shape=(32, 32, 3), sequence_length=12, vocab_size=50,
                             embedding_dim=8, lstm_units=4, conv_filters=2, dense_units=3,
                             num_classes=5)
     assert tuple(model.output.shape) == (None, 5)
@@ -59,7 +59,7 @@ def test_sizes_are_keywords():
 
 
 def test_trains_as_the_documents_do_with_list_and_dict_inputs():
-    model = seed_classifier(image_shape=(16, 16, 3), sequence_length=10, vocab_size=30,
+    model = conv_lstm_classifier(image_shape=(16, 16, 3), sequence_length=10, vocab_size=30,
                             embedding_dim=8, lstm_units=8, dense_units=8)
     rng = np.random.default_rng(0)
     images = rng.random((20, 16, 16, 3)).astype("float32")
@@ -74,7 +74,7 @@ def test_trains_as_the_documents_do_with_list_and_dict_inputs():
 
 
 def test_round_trip(assert_round_trip):
-    model = seed_classifier(image_shape=(16, 16, 3), sequence_length=10, vocab_size=30)
+    model = conv_lstm_classifier(image_shape=(16, 16, 3), sequence_length=10, vocab_size=30)
     rng = np.random.default_rng(0)
     x = {"image": rng.random((3, 16, 16, 3)).astype("float32"), "text": rng.integers(0, 30, (3, 10))}
     assert_round_trip(model, x)
@@ -83,4 +83,4 @@ def test_round_trip(assert_round_trip):
 @pytest.mark.parametrize("kwargs", [{"num_classes": 1}, {"num_classes": 3, "binary": True}])
 def test_bad_class_counts(kwargs):
     with pytest.raises(ValueError, match="Received: num_classes"):
-        seed_classifier(**kwargs)
+        conv_lstm_classifier(**kwargs)

@@ -6,7 +6,7 @@ from keras import layers
 from mmkeras.head import check_num_classes
 
 
-def seed_classifier(image_shape=(224, 224, 3), sequence_length=100, vocab_size=10000,
+def conv_lstm_classifier(image_shape=(224, 224, 3), sequence_length=100, vocab_size=10000,
                     embedding_dim=None, lstm_units=128, conv_filters=32, kernel_size=3,
                     pool_size=2, dense_units=128, num_classes=2, binary=False,
                     optimizer="adam", compile=True):
@@ -29,9 +29,10 @@ def seed_classifier(image_shape=(224, 224, 3), sequence_length=100, vocab_size=1
 
     **What differs from the documents' code, and why.** Nothing in the
     architecture. The text input is declared `int32` (token ids), and the
-    layers carry names so that `model.summary()` reads well. 001's snippet
-    calls `.output` on tensors and 002's feeds one input to both a Conv2D
-    and an Embedding; neither runs, so they are not reproduced. The
+    layers carry names so that `model.summary()` reads well. Two of the
+    documents' variants do not run as written (one calls `.output` on
+    tensors, another feeds one input to both a Conv2D and an Embedding), so
+    they are not reproduced. The
     documents' `compile("adam", "categorical_crossentropy", ["accuracy"])`
     fails in Keras 3 (the third positional argument is `loss_weights`);
     metrics are passed by keyword here.
@@ -41,7 +42,7 @@ def seed_classifier(image_shape=(224, 224, 3), sequence_length=100, vocab_size=1
         sequence_length: Padded text length (100).
         vocab_size: Embedding input size (10000).
         embedding_dim: Embedding width; `None` means 128, or 64 when `binary`
-            (001's variant).
+            (the documents' binary variant).
         lstm_units: LSTM units (128).
         conv_filters: Conv2D filters (32).
         kernel_size: Conv2D kernel size (3).
@@ -49,7 +50,7 @@ def seed_classifier(image_shape=(224, 224, 3), sequence_length=100, vocab_size=1
         dense_units: Width of the Dense after fusion (128).
         num_classes: Softmax classes (2). Labels are one-hot, as in the
             documents (`categorical_crossentropy`).
-        binary: 001's variant: one sigmoid unit, `binary_crossentropy`,
+        binary: The documents' binary variant: one sigmoid unit, `binary_crossentropy`,
             Embedding width 64 unless given.
         optimizer: Optimizer for `compile` ("adam").
         compile: Whether to compile the model.
@@ -61,7 +62,7 @@ def seed_classifier(image_shape=(224, 224, 3), sequence_length=100, vocab_size=1
 
     Example:
 
-    >>> model = seed_classifier()
+    >>> model = conv_lstm_classifier()
     >>> model.count_params()
     51896066
     """
@@ -88,7 +89,7 @@ def seed_classifier(image_shape=(224, 224, 3), sequence_length=100, vocab_size=1
         output = layers.Dense(num_classes, activation="softmax", name="output")(dense)
         loss = "categorical_crossentropy"
     model = keras.Model(inputs=[image_input, text_input], outputs=output,
-                        name="seed_classifier")
+                        name="conv_lstm_classifier")
     if compile:
         model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
     return model
