@@ -8,7 +8,7 @@ embedding. Layers named `"stem"` (token embeddings) and `"sequence"`
 import keras
 from keras import layers
 
-from mmkeras.encoders._checks import check_arguments, check_positive
+from mmkeras.encoders._checks import check_positive
 from mmkeras.layers import (
     ApplyMask,
     LastStep,
@@ -20,8 +20,9 @@ from mmkeras.layers import (
 
 
 def _token_input(sequence_length, vocab_size, encoder):
-    sequence_length, vocab_size = check_arguments(
-        encoder, sequence_length=sequence_length, vocab_size=vocab_size)
+    if sequence_length is not None:
+        check_positive("sequence_length", sequence_length, encoder)
+    check_positive("vocab_size", vocab_size, encoder)
     return keras.Input(shape=(sequence_length,), dtype="int32", name="text")
 
 
@@ -44,9 +45,6 @@ def text_lstm(sequence_length=100, vocab_size=10000, embedding_dim=128, units=12
     >>> text_lstm(sequence_length=20, vocab_size=500, units=32).output.shape
     (None, 32)
     """
-    embedding_dim, units, name = check_arguments(
-        "text_lstm", embedding_dim=embedding_dim, units=units, name=name)
-    embedding_dim = check_positive("embedding_dim", embedding_dim, "text_lstm")
     inputs = _token_input(sequence_length, vocab_size, "text_lstm")
     x = layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")(inputs)
     x = layers.Identity(name="stem")(x)
@@ -73,9 +71,6 @@ def text_bigru(sequence_length=100, vocab_size=10000, embedding_dim=64, units=64
     >>> text_bigru(sequence_length=20, vocab_size=500, units=16).output.shape
     (None, 32)
     """
-    embedding_dim, units, name = check_arguments(
-        "text_bigru", embedding_dim=embedding_dim, units=units, name=name)
-    embedding_dim = check_positive("embedding_dim", embedding_dim, "text_bigru")
     inputs = _token_input(sequence_length, vocab_size, "text_bigru")
     x = layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")(inputs)
     x = layers.Identity(name="stem")(x)
@@ -105,10 +100,8 @@ def text_conv1d(sequence_length=100, vocab_size=10000, embedding_dim=64, filters
     >>> text_conv1d(sequence_length=20, vocab_size=500, filters=16).output.shape
     (None, 16)
     """
-    embedding_dim = check_positive("embedding_dim", embedding_dim, "text_conv1d")
-    filters = check_positive("filters", filters, "text_conv1d")  # one layer
-    kernel_size, name = check_arguments("text_conv1d", kernel_size=kernel_size, name=name)
     inputs = _token_input(sequence_length, vocab_size, "text_conv1d")
+    check_positive("filters", filters, "text_conv1d")
     mask = PaddingMask(name="padding_mask")(inputs)
     x = layers.Embedding(vocab_size, embedding_dim, name="embedding")(inputs)
     x = ApplyMask(name="stem")(x, mask=mask)
@@ -142,11 +135,8 @@ def text_transformer(sequence_length=100, vocab_size=10000, embedding_dim=64, nu
             "`text_transformer` learns position embeddings and needs a fixed "
             "length. Received: sequence_length=None"
         )
-    embedding_dim = check_positive("embedding_dim", embedding_dim, "text_transformer")
-    num_heads, ff_dim, num_layers, dropout, name = check_arguments(
-        "text_transformer", num_heads=num_heads, ff_dim=ff_dim, num_layers=num_layers,
-        dropout=dropout, name=name)
     inputs = _token_input(sequence_length, vocab_size, "text_transformer")
+    check_positive("num_layers", num_layers, "text_transformer")
     mask = PaddingMask(name="padding_mask")(inputs)
     x = layers.Embedding(vocab_size, embedding_dim, name="embedding")(inputs)
     x = PositionEmbedding(sequence_length, name="position_embedding")(x)
