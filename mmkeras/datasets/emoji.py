@@ -3,7 +3,9 @@
 import numpy as np
 
 from mmkeras.datasets.multimodal_dataset import MultimodalDataset, Split
+from mmkeras import validation
 from mmkeras.datasets.paths import data_file
+from mmkeras.preprocessing.preprocessor import Preprocessor
 from mmkeras.preprocessing.text import Vocabulary, tokenize
 
 DESCRIPTION = (
@@ -42,6 +44,10 @@ def load_emoji(label="category", styles=STYLES, sequence_length=16, image_size=3
     """
     if label not in LABELS:
         raise ValueError(f"Unknown label. Received: label={label!r}; expected one of {LABELS}")
+    sequence_length = validation.check_positive_int("sequence_length", sequence_length)
+    image_size = validation.check_positive_int("image_size", image_size)
+    speech = validation.check_bool("speech", speech)
+    max_frames = validation.check_positive_int("max_frames", max_frames)
     styles = [styles] if isinstance(styles, str) else list(styles)
     if not styles or any(s not in STYLES for s in styles):
         raise ValueError(f"Unknown styles. Received: styles={styles}; expected some of {STYLES}")
@@ -74,17 +80,25 @@ def load_emoji(label="category", styles=STYLES, sequence_length=16, image_size=3
              "text": np.repeat(ids[rows], n_styles, axis=0)}
         if speech:
             x["audio"] = np.repeat(speech_frames[rows], n_styles, axis=0)
-        splits[name] = Split(x, np.repeat(labels[rows], n_styles))
+        item_ids = [f"{raw['unified'][r]}/{style}" for r in rows for style in styles]
+        splits[name] = Split(x, np.repeat(labels[rows], n_styles), item_ids)
     shapes = {"image": (image_size, image_size, 3), "text": (sequence_length,)}
     if speech:
         shapes["audio"] = (None, 13)
+    class_names = [str(c) for c in raw[f"{label}_names"]]
+    specs = {"image": {"kind": "image", "size": [image_size, image_size], "color": "rgb"},
+             "text": {"kind": "text", "vocabulary": vocabulary.tokens,
+                      "sequence_length": sequence_length, "tokenizer": "regexp"}}
+    if speech:
+        specs["audio"] = {"kind": "frames", "features": 13, "max_frames": max_frames}
     return MultimodalDataset(
         name="emoji",
         splits=splits,
-        class_names=[str(c) for c in raw[f"{label}_names"]],
+        class_names=class_names,
         input_shapes=shapes,
         vocabulary=vocabulary.tokens,
         description=DESCRIPTION,
+        preprocessor=Preprocessor(specs, class_names),
     )
 
 

@@ -72,6 +72,17 @@ class Split:
         n = min(int(n), len(self))
         return self.subset(np.sort(np.random.default_rng(seed).permutation(len(self))[:n]))
 
+    @staticmethod
+    def concatenate(splits):
+        """One split holding the samples of `splits`, in order (e.g. train + validation)."""
+        splits = list(splits)
+        first = splits[0]
+        return Split({m: np.concatenate([s.x[m] for s in splits]) for m in first.x},
+                     np.concatenate([s.y for s in splits]),
+                     np.concatenate([s.ids for s in splits]),
+                     {m: np.concatenate([s.missing.get(m, np.zeros(len(s), bool)) for s in splits])
+                      for m in set().union(*(s.missing for s in splits))})
+
     def missing_counts(self):
         """`{modality: samples where it is missing}`."""
         return {m: int(v.sum()) for m, v in self.missing.items()}

@@ -5,8 +5,10 @@ import csv
 import numpy as np
 
 from mmkeras.datasets.multimodal_dataset import MultimodalDataset, Split
+from mmkeras import validation
 from mmkeras.datasets.paths import data_file
 from mmkeras.preprocessing import audio as audio_lib
+from mmkeras.preprocessing.preprocessor import Preprocessor
 
 DESCRIPTION = (
     "320 WAV clips (8 kHz, 16-bit mono) of the words yes, no, up, down, left, right, on, "
@@ -42,6 +44,7 @@ def load_spoken_words(features="mfcc", normalize=True):
     """
     if features not in FEATURES:
         raise ValueError(f"Unknown features. Received: features={features!r}; expected one of {FEATURES}")
+    normalize = validation.check_bool("normalize", normalize)
     import soundfile
 
     rows = spoken_word_files()
@@ -63,7 +66,14 @@ def load_spoken_words(features="mfcc", normalize=True):
             x[i] = audio_lib.normalize_utterance(x[i], n) if normalize else x[i]
             x[i, n:] = 0
         shape = (None, x.shape[-1])
-    splits = {name: Split({"audio": x[split == name]}, labels[split == name])
+    ids = np.array([r["file"] for r in rows])
+    splits = {name: Split({"audio": x[split == name]}, labels[split == name], ids[split == name])
               for name in ("train", "validation", "test")}
+    preprocessor = None
+    if features != "waveform" and normalize:
+        preprocessor = Preprocessor({"audio": {"kind": "audio", "features": features,
+                                               "sample_rate": audio_lib.SAMPLE_RATE,
+                                               "max_frames": None}}, words)
     return MultimodalDataset(name="spoken_words", splits=splits, class_names=words,
-                             input_shapes={"audio": shape}, description=DESCRIPTION)
+                             input_shapes={"audio": shape}, description=DESCRIPTION,
+                             preprocessor=preprocessor)

@@ -1,5 +1,6 @@
 """`compare`: the fusion comparison study, from one call."""
 
+import dataclasses
 import os
 import re
 import shutil
@@ -14,6 +15,7 @@ from mmkeras.experiments.result_store import ResultStore, study_settings
 from mmkeras.experiments.standard_encoders import standard_encoders
 from mmkeras.experiments.summary import markdown_table, summarize
 from mmkeras.fusion import FUSIONS
+from mmkeras.predictor import Predictor
 from mmkeras.training import fit_model, format_device_summary, predict_latency, seed_everything
 
 
@@ -34,11 +36,9 @@ def _folds(dataset, cv_folds, seed):
 
     from mmkeras.datasets import Split
 
-    x = {k: np.concatenate([dataset.train.x[k], dataset.validation.x[k]]) for k in dataset.modalities}
-    y = np.concatenate([dataset.train.y, dataset.validation.y])
-    folds = StratifiedKFold(int(cv_folds), shuffle=True, random_state=seed).split(y, y)
-    return [(i + 1, Split({k: v[a] for k, v in x.items()}, y[a]),
-             Split({k: v[b] for k, v in x.items()}, y[b])) for i, (a, b) in enumerate(folds)]
+    pool = Split.concatenate([dataset.train, dataset.validation])
+    folds = StratifiedKFold(int(cv_folds), shuffle=True, random_state=seed).split(pool.y, pool.y)
+    return [(i + 1, pool.subset(a), pool.subset(b)) for i, (a, b) in enumerate(folds)]
 
 
 def check_output_dir(out):
@@ -53,55 +53,83 @@ def check_output_dir(out):
         raise PermissionError(f"Output folder {out!r} cannot be written: {err}") from err
 
 
+@dataclasses.dataclass(frozen=True)
+class RunSpec:
+    """One model of a study: what to build and train, and on which seed and fold."""
+
+    label: str
+    modalities: tuple
+    fusion: str
+    kind: str
+    seed: int
+    fold: int
+
+    def key(self, dataset_name):
+        """The id of the run in the result store (one row per key)."""
+        return f"{dataset_name}|{self.label}|seed={self.seed}|fold={self.fold}"
+
+
+@dataclasses.dataclass(frozen=True)
+class StudySettings:
+    """The budget and schedule every model of a study shares."""
+
+    epochs: int
+    batch_size: int
+    patience: object
+    robustness: bool
+    out: object
+    save_models: bool
+    verbose: int
+
+
 def compare(dataset="av_digits", fusions=None, seeds=None, epochs=None, preset="quick",
             out=None, baselines=True, cv_folds=None, batch_size=64, robustness=True,
             patience=None, train_limit=None, dataset_options=None, verbose=1,
-            figures=True):
+            figures=True, save_models=True):
     """Trains every fusion (and a unimodal baseline per modality) on the same
     encoders, budget and schedule, for several seeds, and tabulates the results.
 
     Args:
-        dataset: A multimodal dataset name from `mmkeras.datasets.DATASETS`
-            (or a loaded `MultimodalDataset`).
+        dataset: A `MultimodalDataset` — embedded (`datasets.load`) or your
+            own files (`datasets.from_dataframe`) — or an embedded dataset's
+            name from `mmkeras.datasets.DATASETS`.
         fusions: Fusion names; default from the preset (all of `FUSIONS`).
         seeds: Seeds; default from the preset.
         epochs: Maximum epochs per model; default from the preset.
         preset: `"quick"` or `"full"` (see `PRESETS`).
-        out: Folder for `results.csv`, `results.md`, figures, and the per-run
-            records that let an interrupted study resume. `None`: in memory.
+        out: Folder for `results.csv`, `results.md`, figures, the trained
+            models (`models/`), and the per-run records that let an
+            interrupted study resume. `None`: in memory.
         baselines: Also train one unimodal model per modality.
         cv_folds: k-fold cross-validation on train+validation instead of the
             fixed split (the test split stays the same).
         batch_size: Batch size.
         robustness: Evaluate each model with a modality missing and under noise.
-        patience: Early-stopping patience; default from the preset.
+        patience: Early-stopping patience (the best epoch's weights are
+            kept); default from the preset.
         train_limit: Use only this many training samples (quick checks).
         dataset_options: Keyword arguments for `datasets.load`.
-        verbose: 0 silent, 1 one line per run, 2 also Keras progress.
+        verbose: 0 silent, 1 one line per run and the time left, 2 also
+            Keras progress.
         figures: Write PNG figures to `out`.
+        save_models: Save each trained model, with the dataset's
+            preprocessor, to `out/models/<run>.keras`
+            (`mmkeras.load_predictor` predicts on new files with it).
 
     Returns:
         `(results, summary)`: one row per run, and mean ± std per model.
     """
     if preset not in PRESETS:
         raise ValueError(f"Unknown preset. Received: preset={preset!r}; expected one of {sorted(PRESETS)}")
-    settings = PRESETS[preset]
-    fusions = list(fusions or settings["fusions"] or sorted(FUSIONS))
+    preset_settings = PRESETS[preset]
+    fusions = list(fusions or preset_settings["fusions"] or sorted(FUSIONS))
     unknown = [f for f in fusions if f not in FUSIONS]
     if unknown:
         raise ValueError(f"Unknown fusions. Received: {unknown}; expected some of {sorted(FUSIONS)}")
-    seeds = [int(s) for s in (seeds if seeds is not None else settings["seeds"])]
-    epochs = int(epochs or settings["epochs"])
-    patience = patience if patience is not None else settings["patience"]
-    if isinstance(dataset, str):
-        if dataset not in datasets.DATASETS:
-            raise ValueError(f"Unknown dataset. Received: {dataset!r}; expected one of {sorted(datasets.DATASETS)}")
-        data = datasets.load(dataset, **(dataset_options or {}))
-    else:
-        data = dataset
-    if len(data.modalities) < 2:
-        raise ValueError(f"compare needs a multimodal dataset. Received: {data.name!r} with "
-                         f"modalities {data.modalities}")
+    seeds = [int(s) for s in (seeds if seeds is not None else preset_settings["seeds"])]
+    epochs = int(epochs or preset_settings["epochs"])
+    patience = patience if patience is not None else preset_settings["patience"]
+    data = _load(dataset, dataset_options)
     if out is not None:
         check_output_dir(out)
     # Settings that change results: a folder holding another study is refused.
@@ -109,29 +137,17 @@ def compare(dataset="av_digits", fusions=None, seeds=None, epochs=None, preset="
         data, dataset_options=dataset_options, epochs=epochs, patience=patience,
         batch_size=batch_size, train_limit=train_limit, cv_folds=cv_folds, robustness=robustness,
         encoders="standard_encoders", build_options={"dropout": 0.2}))
-    runs = plan_runs(data.modalities, fusions, baselines)
-    test = data.test
-    total = len(runs) * len(seeds) * (int(cv_folds) if cv_folds else 1)
-    count = 0
-    for seed in seeds:
-        for fold, train, validation in _folds(data, cv_folds, seed):
-            if train_limit:
-                train = train.take(train_limit, seed=seed)
-            for label, modalities, fusion, kind in runs:
-                count += 1
-                key = f"{data.name}|{label}|seed={seed}|fold={fold}"
-                if store.done(key):
-                    if verbose:
-                        print(f"[{count}/{total}] {key}: already done, skipped", flush=True)
-                    continue
-                row, curves, history = _run_one(
-                    data, label, modalities, fusion, kind, seed, fold, train, validation, test,
-                    epochs, batch_size, patience, robustness, out, key, verbose)
-                store.add(row, curves, history)
-                if verbose:
-                    print(f"[{count}/{total}] {label:<16} seed {seed} fold {fold}: "
-                          f"test accuracy {row['test_accuracy']:.3f}, "
-                          f"{row['train_seconds']:.0f} s, {row['epochs_run']} epochs", flush=True)
+    study = StudySettings(epochs, batch_size, patience, robustness, out, save_models, verbose)
+    plan = _plan(data, fusions, seeds, cv_folds, baselines, train_limit)
+    progress = _Progress(len(plan), verbose)
+    for spec, train, validation in plan:
+        key = spec.key(data.name)
+        if store.done(key):
+            progress.skipped(key)
+            continue
+        row, curves, history = _run_one(data, spec, train, validation, study, key)
+        store.add(row, curves, history)
+        progress.finished(spec, row)
     results = store.results()
     summary = summarize(results)
     if out is not None:
@@ -139,40 +155,108 @@ def compare(dataset="av_digits", fusions=None, seeds=None, epochs=None, preset="
     return results, summary
 
 
+def _load(dataset, dataset_options):
+    if isinstance(dataset, str):
+        if dataset not in datasets.DATASETS:
+            raise ValueError(f"Unknown dataset. Received: {dataset!r}; expected one of "
+                             f"{sorted(datasets.DATASETS)} or a MultimodalDataset")
+        dataset = datasets.load(dataset, **(dataset_options or {}))
+    elif not isinstance(dataset, datasets.MultimodalDataset):
+        raise TypeError(f"`dataset` must be a MultimodalDataset (datasets.load, "
+                        f"datasets.from_dataframe) or a name. Received: {type(dataset).__name__}")
+    if len(dataset.modalities) < 2:
+        raise ValueError(f"compare needs a multimodal dataset. Received: {dataset.name!r} with "
+                         f"modalities {dataset.modalities}")
+    return dataset
+
+
+def _plan(data, fusions, seeds, cv_folds, baselines, train_limit):
+    """`[(RunSpec, train Split, validation Split)]` in the order the study runs them."""
+    plan = []
+    for seed in seeds:
+        for fold, train, validation in _folds(data, cv_folds, seed):
+            if train_limit:
+                train = train.take(train_limit, seed=seed)
+            for label, modalities, fusion, kind in plan_runs(data.modalities, fusions, baselines):
+                spec = RunSpec(label, tuple(modalities), fusion, kind, seed, fold)
+                plan.append((spec, train, validation))
+    return plan
+
+
+class _Progress:
+    """One line per finished run, with a Keras progress bar and the time left."""
+
+    def __init__(self, total, verbose):
+        import keras
+
+        self.total, self.verbose, self.count = total, verbose, 0
+        self.bar = keras.utils.Progbar(total, unit_name="run") if verbose else None
+
+    def skipped(self, key):
+        self.count += 1
+        if self.verbose:
+            print(f"[{self.count}/{self.total}] {key}: already done, skipped", flush=True)
+
+    def finished(self, spec, row):
+        self.count += 1
+        if not self.verbose:
+            return
+        print(f"[{self.count}/{self.total}] {spec.label:<16} seed {spec.seed} fold {spec.fold}: "
+              f"test accuracy {row['test_accuracy']:.3f}, {row['train_seconds']:.0f} s, "
+              f"{row['epochs_run']} epochs", flush=True)
+        self.bar.update(self.count)
+
+
 def _run_dir(out, key):
     """The folder of one run's files (backup, log, confusion matrix)."""
-    return os.path.join(out, "runs", re.sub(r"[^A-Za-z0-9_.=-]+", "_", key))
+    return os.path.join(out, "runs", _file_name(key))
 
 
-def _run_one(data, label, modalities, fusion, kind, seed, fold, train, validation, test,
-             epochs, batch_size, patience, robustness, out, key, verbose):
-    seed_everything(seed)
-    model = build_model(standard_encoders(data, modalities), fusion=fusion,
+def _file_name(key):
+    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", key)
+
+
+def _run_one(data, spec, train, validation, study, key):
+    seed_everything(spec.seed)
+    modalities = list(spec.modalities)
+    model = build_model(standard_encoders(data, modalities), fusion=spec.fusion,
                         num_classes=data.num_classes, dropout=0.2)
-    tr, va, te = (s.select(modalities) for s in (train, validation, test))
-    run_dir = None
-    if out is not None:
-        run_dir = _run_dir(out, key)
+    tr, va, te = (s.select(modalities) for s in (train, validation, data.test))
+    run_dir = None if study.out is None else _run_dir(study.out, key)
     history, seconds, epochs_run = fit_model(
-        model, (tr.x, tr.y), (va.x, va.y), epochs=epochs, batch_size=batch_size,
-        run_dir=run_dir, patience=patience, verbose=1 if verbose > 1 else 0, checkpoint=False)
+        model, (tr.x, tr.y), (va.x, va.y), epochs=study.epochs, batch_size=study.batch_size,
+        run_dir=run_dir, patience=study.patience, verbose=1 if study.verbose > 1 else 0,
+        checkpoint=False)
     metrics = evaluate_classifier(model, te.x, te.y, data.class_names)
-    row = {"run": key, "dataset": data.name, "model": label, "kind": kind, "fusion": fusion,
-           "modalities": "+".join(modalities), "seed": seed, "fold": fold,
-           "test_accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"],
-           "parameters": model.count_params(), "train_seconds": seconds,
-           "latency_ms": 1000 * predict_latency(model, te.x), "epochs_run": epochs_run}
+    row = {"run": key, "dataset": data.name, "model": spec.label, "kind": spec.kind,
+           "fusion": spec.fusion, "modalities": "+".join(modalities), "seed": spec.seed,
+           "fold": spec.fold, "test_accuracy": metrics["accuracy"],
+           "macro_f1": metrics["macro_f1"], "parameters": model.count_params(),
+           "train_seconds": seconds, "latency_ms": 1000 * predict_latency(model, te.x),
+           "epochs_run": epochs_run}
     if "val_accuracy" in history:
         row["val_accuracy"] = float(max(history["val_accuracy"]))
     curves = []
-    if robustness:
-        curves, summary = robustness_report(model, te.x, te.y, seed=seed)
+    if study.robustness:
+        curves, summary = robustness_report(model, te.x, te.y, seed=spec.seed)
         row.update(summary)
     if run_dir is not None:
         np.savetxt(os.path.join(run_dir, "confusion_matrix.csv"), metrics["confusion_matrix"],
                    fmt="%d", delimiter=",")
         shutil.rmtree(os.path.join(run_dir, "backup"), ignore_errors=True)
+    if study.out is not None and study.save_models:
+        _save_model(model, data, modalities, os.path.join(study.out, "models",
+                                                           _file_name(key) + ".keras"))
     return row, curves, history
+
+
+def _save_model(model, data, modalities, path):
+    """The trained model with the dataset's preprocessor, or alone if it has none."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    if data.preprocessor is None:
+        model.save(path)
+    else:
+        Predictor(model, data.preprocessor.select(modalities)).save(path)
 
 
 def _write_outputs(out, data, results, summary, store, figures):
