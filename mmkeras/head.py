@@ -3,6 +3,8 @@
 import keras
 from keras import layers
 
+from mmkeras import validation
+
 
 def classification_head(num_classes, *, binary=False, units=(128,), dropout=0.0,
                         activation="relu", output="probabilities", name="head"):
@@ -27,15 +29,20 @@ def classification_head(num_classes, *, binary=False, units=(128,), dropout=0.0,
     Example:
 
     >>> head = classification_head(10, units=(64,))
-    >>> head(np.zeros((2, 32))).shape
+    >>> tuple(head(np.zeros((2, 32))).shape)
     (2, 10)
     """
-    check_num_classes(num_classes, binary)
+    num_classes = check_num_classes(num_classes, binary)
+    units, dropout = check_head_arguments(units, dropout)
     if output not in ("probabilities", "logits"):
         raise ValueError(
             "`output` must be 'probabilities' or 'logits'. "
             f"Received: output={output!r}"
         )
+    try:
+        keras.activations.get(activation)
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"Unknown `activation`. Received: activation={activation!r}") from err
     head = keras.Sequential(name=name)
     for i, width in enumerate(units):
         head.add(layers.Dense(width, activation=activation, name=f"{name}_dense_{i + 1}"))
@@ -52,12 +59,20 @@ def classification_head(num_classes, *, binary=False, units=(128,), dropout=0.0,
 
 
 def check_num_classes(num_classes, binary=False):
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-        raise ValueError(
-            f"`num_classes` must be an integer >= 2. Received: num_classes={num_classes!r}"
-        )
+    """`num_classes` as an `int` >= 2 (NumPy integers too); 2 when `binary`."""
+    num_classes = validation.check_int("num_classes", num_classes, minimum=2)
+    validation.check_bool("binary", binary)
     if binary and num_classes != 2:
         raise ValueError(
             "`binary=True` means two classes with one sigmoid unit. "
             f"Received: num_classes={num_classes!r}"
         )
+    return num_classes
+
+
+def check_head_arguments(units, dropout):
+    """`(units, dropout)` checked: hidden widths (may be empty) and a rate in [0, 1)."""
+    if validation.is_int(units):
+        units = (units,)
+    units = validation.check_positive_ints("units", units, allow_empty=True)
+    return units, validation.check_rate("dropout", dropout)

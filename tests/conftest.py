@@ -1,20 +1,8 @@
-import os
-import tempfile
+"""Fixtures of the tests (the environment and the seeding are in ../conftest.py)."""
 
-# Keep Keras' config file and TensorFlow's log lines out of the user's home/terminal.
-os.environ.setdefault("KERAS_HOME", os.path.join(tempfile.gettempdir(), "mmkeras-test-keras-home"))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _seed():
-    keras.utils.set_random_seed(1234)
-    yield
-    keras.backend.clear_session()
+import keras
+import numpy as np
+import pytest
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The layer tests again under JAX: `keras.ops` only means every backend."""
+"""The layer tests and examples again under JAX: `keras.ops` only means every backend."""
 
 import os
 import subprocess
@@ -17,7 +17,8 @@ def test_layer_and_fusion_tests_pass_on_another_backend(backend, tmp_path):
                JAX_PLATFORMS="cpu", CUDA_VISIBLE_DEVICES="")
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-         str(HERE / "test_fusion_layers.py"), str(HERE / "test_layers.py")],
+         str(HERE / "test_fusion_layers.py"), str(HERE / "test_layers.py"),
+         str(HERE.parent / "mmkeras" / "fusion"), str(HERE.parent / "mmkeras" / "layers")],
         env=env, capture_output=True, text=True, cwd=HERE.parent, timeout=900,
     )
     tail = (result.stdout + result.stderr)[-4000:]

@@ -54,7 +54,7 @@ class Fusion(keras.layers.Layer):
     ...     def call(self, inputs):
     ...         projected = [p(x) for p, x in zip(self.projections, inputs)]
     ...         return keras.ops.max(keras.ops.stack(projected, axis=1), axis=1)
-    >>> MaxFusion(units=4)([np.ones((2, 3)), np.ones((2, 5))]).shape
+    >>> tuple(MaxFusion(units=4)([np.ones((2, 3)), np.ones((2, 5))]).shape)
     (2, 4)
     """
 

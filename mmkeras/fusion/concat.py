@@ -23,9 +23,9 @@ class ConcatFusion(Fusion):
 
     Example:
 
-    >>> ConcatFusion()([np.ones((2, 3)), np.zeros((2, 4))]).shape
+    >>> tuple(ConcatFusion()([np.ones((2, 3)), np.zeros((2, 4))]).shape)
     (2, 7)
-    >>> ConcatFusion(units=5)([np.ones((2, 3)), np.zeros((2, 4))]).shape
+    >>> tuple(ConcatFusion(units=5)([np.ones((2, 3)), np.zeros((2, 4))]).shape)
     (2, 10)
     """
 

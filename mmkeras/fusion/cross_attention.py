@@ -39,7 +39,7 @@ class CrossModalAttentionFusion(Fusion):
 
     >>> fusion = CrossModalAttentionFusion(units=8)
     >>> image = np.ones((2, 49, 16)); text = np.ones((2, 12, 32))
-    >>> fusion([image, text]).shape
+    >>> tuple(fusion([image, text]).shape)
     (2, 16)
     """
 

@@ -52,7 +52,7 @@ class EarlyFusion(Fusion):
     Example:
 
     >>> fusion = EarlyFusion(units=16)
-    >>> fusion([np.ones((2, 49, 8)), np.ones((2, 20, 4))]).shape
+    >>> tuple(fusion([np.ones((2, 49, 8)), np.ones((2, 20, 4))]).shape)
     (2, 16)
     """
 

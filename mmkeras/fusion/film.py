@@ -27,7 +27,7 @@ class FiLMFusion(Fusion):
 
     >>> fusion = FiLMFusion(units=8)
     >>> h = [np.ones((2, 3)), np.ones((2, 5))]
-    >>> fusion(h).shape, fusion.readout(h)["gamma"].shape
+    >>> tuple(fusion(h).shape), fusion.readout(h)["gamma"].shape
     ((2, 8), (2, 8))
     """
 

@@ -24,7 +24,7 @@ class GatedFusion(Fusion):
 
     >>> fusion = GatedFusion(units=8)
     >>> h = [np.ones((2, 3)), np.ones((2, 5))]
-    >>> fusion(h).shape, fusion.gates(h).shape
+    >>> tuple(fusion(h).shape), tuple(fusion.gates(h).shape)
     ((2, 8), (2, 2, 8))
     """
 

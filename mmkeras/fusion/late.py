@@ -30,7 +30,7 @@ class LateFusion(Fusion):
     Example:
 
     >>> logits = [np.zeros((2, 3)), np.log([[1.0, 1.0, 2.0]] * 2)]
-    >>> LateFusion("mean")(logits)[0]
+    >>> keras.ops.convert_to_numpy(LateFusion("mean")(logits))[0]
     array([0.2916..., 0.2916..., 0.4166...]...)
     """
 

@@ -25,7 +25,7 @@ class LowRankFusion(Fusion):
 
     Example:
 
-    >>> LowRankFusion(units=8, rank=4)([np.ones((2, 3)), np.ones((2, 5))]).shape
+    >>> tuple(LowRankFusion(units=8, rank=4)([np.ones((2, 3)), np.ones((2, 5))]).shape)
     (2, 8)
     """
 

@@ -24,7 +24,7 @@ class ModalityAttentionFusion(Fusion):
 
     >>> fusion = ModalityAttentionFusion(units=8)
     >>> h = [np.ones((2, 3)), np.ones((2, 5))]
-    >>> fusion(h).shape, fusion.attention_weights(h).shape
+    >>> tuple(fusion(h).shape), tuple(fusion.attention_weights(h).shape)
     ((2, 8), (2, 2))
     """
 

@@ -1,6 +1,8 @@
 import keras
 from keras import ops
 
+from mmkeras.validation import check_choice, check_rate
+
 
 @keras.saving.register_keras_serializable(package="mmkeras")
 class ModalityDropout(keras.layers.Layer):
@@ -26,23 +28,23 @@ class ModalityDropout(keras.layers.Layer):
     Example:
 
     >>> drop = ModalityDropout(0.5, modalities=["image", "audio"])
-    >>> h = [np.ones((4, 3)), np.ones((4, 3))]
+    >>> h = [np.ones((2, 3)), np.ones((2, 3))]
     >>> drop.set_missing(["audio"])
-    >>> drop(h)[1]  # audio replaced by zeros
-    array([[0., 0., 0.], ...
+    >>> keras.ops.convert_to_numpy(drop(h)[1])  # audio replaced by zeros
+    array([[0., 0., 0.],
+           [0., 0., 0.]]...)
     """
 
     def __init__(self, rate=0.25, missing="zeros", modalities=None, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if not 0 <= rate < 1:
-            raise ValueError(f"`rate` must be in [0, 1). Received: rate={rate!r}")
-        if missing not in ("zeros", "learned"):
-            raise ValueError(f"`missing` must be 'zeros' or 'learned'. Received: missing={missing!r}")
-        self.rate = rate
-        self.missing = missing
+        owner = type(self).__name__
+        self.rate = check_rate("rate", rate, owner=owner)
+        self.missing = check_choice("missing", missing, ("zeros", "learned"), owner=owner)
         self.modalities = list(modalities) if modalities is not None else None
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
+        # Modalities marked missing before the layer is built (set_missing).
+        self.initially_missing = []
 
     def build(self, input_shape):
         count = len(input_shape)
@@ -57,12 +59,27 @@ class ModalityDropout(keras.layers.Layer):
                 self.add_weight(name=f"missing_{i}", shape=(shape[-1],), initializer="zeros")
                 for i, shape in enumerate(input_shape)
             ]
-        self.forced = self.add_weight(name="forced_missing", shape=(count,), initializer="zeros",
+        flags = self._flags(self.initially_missing, count)
+        self.forced = self.add_weight(name="forced_missing", shape=(count,),
+                                      initializer=keras.initializers.Constant(flags),
                                       trainable=False)
 
     def set_missing(self, modalities=()):
-        """Marks modalities (names or indices) as missing at inference; `()` resets."""
-        flags = [0.0] * self.forced.shape[0]
+        """Marks modalities (names or indices) as missing at inference; `()` resets.
+
+        Before the layer is built, indices are checked when it is built.
+        """
+        if not self.built:
+            count = len(self.modalities) if self.modalities is not None else None
+            if count is not None:
+                self._flags(modalities, count)
+            self.initially_missing = list(modalities)
+            return
+        self.forced.assign(self._flags(modalities, self.forced.shape[0]))
+
+    def _flags(self, modalities, count):
+        """One 0/1 flag per modality, 1 for those in `modalities` (names or indices)."""
+        flags = [0.0] * count
         for m in modalities:
             if isinstance(m, str):
                 if not self.modalities or m not in self.modalities:
@@ -72,7 +89,7 @@ class ModalityDropout(keras.layers.Layer):
             if not isinstance(m, int) or not 0 <= m < len(flags):
                 raise ValueError(f"Unknown modality index. Received: {m!r}; valid: 0..{len(flags) - 1}")
             flags[m] = 1.0
-        self.forced.assign(flags)
+        return flags
 
     def call(self, inputs, training=None):
         batch = ops.shape(inputs[0])[0]

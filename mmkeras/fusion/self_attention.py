@@ -27,7 +27,7 @@ class SelfAttentionFusion(Fusion):
 
     Example:
 
-    >>> SelfAttentionFusion(units=8)([np.ones((2, 3)), np.ones((2, 5))]).shape
+    >>> tuple(SelfAttentionFusion(units=8)([np.ones((2, 3)), np.ones((2, 5))]).shape)
     (2, 8)
     """
 

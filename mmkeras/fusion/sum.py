@@ -20,7 +20,7 @@ class SumFusion(Fusion):
 
     Example:
 
-    >>> SumFusion(units=8)([np.ones((2, 3)), np.ones((2, 5))]).shape
+    >>> tuple(SumFusion(units=8)([np.ones((2, 3)), np.ones((2, 5))]).shape)
     (2, 8)
     """
 

@@ -30,7 +30,7 @@ class TensorFusion(Fusion):
 
     Example:
 
-    >>> TensorFusion(units=4)([np.ones((2, 3)), np.ones((2, 5))]).shape
+    >>> tuple(TensorFusion(units=4)([np.ones((2, 3)), np.ones((2, 5))]).shape)
     (2, 25)
     """
 

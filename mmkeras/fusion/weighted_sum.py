@@ -27,10 +27,10 @@ class WeightedSumFusion(Fusion):
     Example:
 
     >>> fusion = WeightedSumFusion(units=8)
-    >>> fusion([np.ones((2, 3)), np.ones((2, 5))]).shape
+    >>> tuple(fusion([np.ones((2, 3)), np.ones((2, 5))]).shape)
     (2, 8)
     >>> fusion.modality_weights()
-    array([0.5, 0.5])
+    array([0.5, 0.5]...)
     """
 
     fusion_level = "feature"

@@ -19,8 +19,8 @@ class ApplyMask(keras.layers.Layer):
     Example:
 
     >>> x = np.ones((1, 3, 2)); mask = np.array([[True, True, False]])
-    >>> ApplyMask()(x, mask=mask)[0, :, 0]
-    array([1., 1., 0.])
+    >>> keras.ops.convert_to_numpy(ApplyMask()(x, mask=mask))[0, :, 0]
+    array([1., 1., 0.]...)
     """
 
     def __init__(self, **kwargs):

@@ -21,8 +21,8 @@ class MaskedGlobalPooling1D(keras.layers.Layer):
     Example:
 
     >>> x = np.array([[[1.0], [3.0], [100.0]]])
-    >>> MaskedGlobalPooling1D()(x, mask=np.array([[True, True, False]]))
-    array([[2.]])
+    >>> keras.ops.convert_to_numpy(MaskedGlobalPooling1D()(x, mask=np.array([[True, True, False]])))
+    array([[2.]]...)
     """
 
     def __init__(self, mode="avg", **kwargs):

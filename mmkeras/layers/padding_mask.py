@@ -18,7 +18,7 @@ class PaddingMask(keras.layers.Layer):
 
     Example:
 
-    >>> PaddingMask()(np.array([[5, 2, 0, 0]]))
+    >>> keras.ops.convert_to_numpy(PaddingMask()(np.array([[5, 2, 0, 0]])))
     array([[ True,  True, False, False]])
     """
 

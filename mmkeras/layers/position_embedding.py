@@ -17,7 +17,7 @@ class PositionEmbedding(keras.layers.Layer):
     Example:
 
     >>> x = np.zeros((2, 5, 8), "float32")
-    >>> PositionEmbedding(sequence_length=10)(x).shape
+    >>> tuple(PositionEmbedding(sequence_length=10)(x).shape)
     (2, 5, 8)
     """
 

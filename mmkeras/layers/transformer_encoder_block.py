@@ -21,7 +21,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
     Example:
 
     >>> block = TransformerEncoderBlock(num_heads=2, key_dim=8, ff_dim=32)
-    >>> block(np.zeros((4, 10, 16), "float32")).shape
+    >>> tuple(block(np.zeros((4, 10, 16), "float32")).shape)
     (4, 10, 16)
     """
 
