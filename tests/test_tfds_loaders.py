@@ -1,12 +1,23 @@
 """TFDS loaders: tested with tfds' mock data; offline failure is fast and clear."""
 
+import socket
 import time
 
-import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
 from mmkeras.datasets import tfds_loaders
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch):
+    """No test here may open a connection: the real one would make results depend on the network."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"a test tried to open a network connection: {args}")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
 
 
 def test_av_mnist_from_mock_data():
@@ -57,8 +68,31 @@ def test_online_path_downloads(monkeypatch):
     assert tfds_loaders.load_tfds("mnist", "train") == "dataset" and calls == [False, True]
 
 
-def test_reachability_check_times_out_quickly():
-    start = time.perf_counter()
-    assert tfds_loaders._online(timeout=1.0) in (True, False)
-    assert time.perf_counter() - start < 5
-    assert isinstance(np.zeros(1), np.ndarray)
+class _Connections:
+    """Stands in for socket.create_connection: records calls, then connects or fails."""
+
+    def __init__(self, outcome):
+        self.outcome, self.calls = outcome, []
+
+    def __call__(self, address, timeout=None):
+        self.calls.append((address, timeout))
+        if isinstance(self.outcome, Exception):
+            raise self.outcome
+        return self
+
+    def close(self):
+        self.closed = True
+
+
+@pytest.mark.parametrize("outcome, online", [
+    (None, True),
+    (socket.timeout("timed out"), False),
+    (socket.gaierror(-3, "Temporary failure in name resolution"), False),
+    (ConnectionRefusedError(111, "Connection refused"), False),
+])
+def test_reachability_check(monkeypatch, outcome, online):
+    connections = _Connections(outcome)
+    monkeypatch.setattr(tfds_loaders.socket, "create_connection", connections)
+    assert tfds_loaders._online(timeout=1.5) is online
+    assert connections.calls == [(tfds_loaders.TFDS_HOST, 1.5)]  # one try, bounded wait
+    assert getattr(connections, "closed", False) is online  # an open socket is closed
