@@ -13,7 +13,7 @@ import keras
 from keras import layers
 
 from mmkeras import fusion as fusion_lib
-from mmkeras import layer_names
+from mmkeras import layer_names, validation
 from mmkeras.encoders.views import encoder_view
 from mmkeras.head import check_num_classes, classification_head
 from mmkeras.layers import PaddingMask
@@ -73,7 +73,14 @@ def build_model(encoders, fusion="concat", num_classes=2, *, binary=False,
     ```
     """
     _check_encoders(encoders)
-    check_num_classes(num_classes, binary)
+    num_classes = check_num_classes(num_classes, binary)
+    head_units = validation.check_positive_ints(
+        "head_units", (head_units,) if validation.is_int(head_units) else head_units,
+        allow_empty=True)
+    dropout = validation.check_rate("dropout", dropout)
+    modality_dropout = validation.check_rate("modality_dropout", modality_dropout)
+    if isinstance(optimizer, str):
+        learning_rate = validation.check_positive_float("learning_rate", learning_rate)
     encoders = {m: encoders[m] for m in sorted(encoders)}
     fusion_layer = fusion_lib.get(fusion).for_modalities(list(encoders))
     head_kwargs = dict(num_classes=num_classes, binary=binary, units=tuple(head_units),

@@ -70,13 +70,13 @@ def check_positive_ints(name, values, owner=None, allow_empty=False):
     if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple, np.ndarray)):
         raise ValueError(f"{_where(owner)}`{name}` must be a list of positive integers. "
                          f"Received: {name}={values!r}")
-    values = list(values)
+    given, values = values, list(values)
     if not values and not allow_empty:
-        raise ValueError(f"{_where(owner)}`{name}` must not be empty. Received: {name}={values!r}")
+        raise ValueError(f"{_where(owner)}`{name}` must not be empty. Received: {name}={given!r}")
     for v in values:
         if not is_int(v) or v < 1:
             raise ValueError(f"{_where(owner)}`{name}` must hold positive integers. "
-                             f"Received: {name}={values!r}")
+                             f"Received: {name}={given!r}")
     return tuple(int(v) for v in values)
 
 

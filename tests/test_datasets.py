@@ -65,7 +65,7 @@ def test_av_digits_difficulty_controls():
                                   np.any(hard.train.x["audio"] != 0, -1))
     again = datasets.load("av_digits")
     np.testing.assert_array_equal(hard.test.x["audio"], again.test.x["audio"])
-    with pytest.raises(ValueError, match="Received: 1.0"):
+    with pytest.raises(ValueError, match="Received: image_energy_removed=1.0"):
         datasets.load("av_digits", image_energy_removed=1.0)
     with pytest.raises(ValueError, match="Received: audio_noise=-1"):
         datasets.load("av_digits", audio_noise=-1)

@@ -147,7 +147,8 @@ def test_datasets_are_checked_by_their_element_spec(model):
     with pytest.raises(ValueError, match="'text' takes integer token ids.*dtype=float64"):
         check_inputs(model, floats.batch(2))
     unbatched = tf.data.Dataset.from_tensor_slices((x, y))
-    with pytest.raises(ValueError, match=r"'image' must have rank 4.*Received: shape=\(12, 12, 1\)"):
+    with pytest.raises(ValueError,
+                       match=r"'image' must have rank 4.*Received: shape=\(12, 12, 1\)"):
         check_inputs(model, unbatched)
     one_hot = tf.data.Dataset.from_tensor_slices((x, np.eye(3)[y])).batch(2)
     with pytest.raises(ValueError, match="look one-hot"):

@@ -1,4 +1,5 @@
-"""The result store: damaged records are found and only their runs re-run; other settings are refused."""
+"""The result store: damaged records are found and only their runs re-run; other settings
+are refused."""
 
 import json
 import os

@@ -10,6 +10,7 @@ import socket
 
 import numpy as np
 
+from mmkeras import validation
 from mmkeras.datasets.multimodal_dataset import MultimodalDataset, Split
 from mmkeras.datasets.splits import stratified_split
 
@@ -37,6 +38,11 @@ def load_tfds(name, split, data_dir=None, download=True):
         data_dir: TFDS data folder (default `~/tensorflow_datasets`).
         download: Allow downloading when the data is not on disk.
     """
+    for argument, value in (("name", name), ("split", split)):
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"`{argument}` must be a non-empty string. "
+                             f"Received: {argument}={value!r}")
+    download = validation.check_bool("download", download)
     try:
         import tensorflow_datasets as tfds
     except ImportError as err:
@@ -84,6 +90,9 @@ def load_tfds_av_mnist(data_dir=None, download=True, seed=0, max_frames=100):
     """
     from mmkeras.preprocessing import audio as audio_lib
 
+    seed = validation.check_non_negative_int("seed", seed)
+    max_frames = validation.check_positive_int("max_frames", max_frames)
+    validation.check_bool("download", download)
     rng = np.random.default_rng(seed)
     speech = _to_numpy(load_tfds("spoken_digit", "train", data_dir, download), ["audio", "label"])
     images = {s: _to_numpy(load_tfds("mnist", s, data_dir, download), ["image", "label"])
@@ -127,6 +136,12 @@ def load_tfds_imdb(data_dir=None, download=True, sequence_length=200, max_tokens
     """
     from mmkeras.preprocessing.text import Vocabulary, tokenize
 
+    sequence_length = validation.check_positive_int("sequence_length", sequence_length)
+    # ids 0 and 1 are padding and out-of-vocabulary: fewer than 3 leaves no word
+    max_tokens = validation.check_int("max_tokens", max_tokens, minimum=3)
+    validation_fraction = validation.check_rate("validation_fraction", validation_fraction)
+    seed = validation.check_non_negative_int("seed", seed)
+    validation.check_bool("download", download)
     parts = {s: _to_numpy(load_tfds("imdb_reviews", s, data_dir, download), ["text", "label"])
              for s in ("train", "test")}
     tokens = {s: [tokenize(t.decode("utf-8") if isinstance(t, bytes) else str(t))

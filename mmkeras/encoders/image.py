@@ -9,7 +9,12 @@ feature map as a sequence of positions, used by attention fusions).
 import keras
 from keras import layers
 
-from mmkeras.encoders._checks import check_input_shape, check_positive
+from mmkeras.encoders._checks import (
+    as_layers,
+    check_arguments,
+    check_input_shape,
+    check_positive,
+)
 
 _SHAPE = "(height, width, channels)"
 
@@ -43,7 +48,9 @@ def image_conv_flatten(input_shape=(224, 224, 3), filters=32, kernel_size=3, poo
     (None, 5408)
     """
     shape = check_input_shape(input_shape, 3, _SHAPE, "image_conv_flatten")
-    check_positive("filters", filters, "image_conv_flatten")
+    filters = check_positive("filters", filters, "image_conv_flatten")  # one layer
+    kernel_size, pool_size, name = check_arguments(
+        "image_conv_flatten", kernel_size=kernel_size, pool_size=pool_size, name=name)
     inputs = keras.Input(shape=shape, name="image")
     x = layers.Conv2D(filters, kernel_size, activation="relu", name="conv")(inputs)
     x = layers.Identity(name="stem")(x)
@@ -75,12 +82,12 @@ def image_cnn(input_shape=(28, 28, 1), filters=(32, 64), embedding_dim=64,
     (None, 64)
     """
     shape = check_input_shape(input_shape, 3, _SHAPE, "image_cnn")
-    if not filters:
-        raise ValueError(f"`image_cnn` needs at least one block. Received: filters={filters!r}")
+    filters, embedding_dim, dropout, name = check_arguments(
+        "image_cnn", filters=filters, embedding_dim=embedding_dim, dropout=dropout, name=name)
+    filters = as_layers(filters)
     inputs = keras.Input(shape=shape, name="image")
     x = inputs
     for i, f in enumerate(filters):
-        check_positive("filters", f, "image_cnn")
         x = layers.Conv2D(f, 3, padding="same", use_bias=False, name=f"conv_{i + 1}")(x)
         # momentum 0.9, not Keras' 0.99: the small data sets here give few steps
         # per epoch, and slow moving statistics make early evaluations lag.
@@ -115,7 +122,8 @@ def image_flatten_dense(input_shape=(28, 28, 1), embedding_dim=128, name="image_
     1040
     """
     shape = check_input_shape(input_shape, 3, _SHAPE, "image_flatten_dense")
-    check_positive("embedding_dim", embedding_dim, "image_flatten_dense")
+    embedding_dim = check_positive("embedding_dim", embedding_dim, "image_flatten_dense")
+    (name,) = check_arguments("image_flatten_dense", name=name)
     inputs = keras.Input(shape=shape, name="image")
     x = layers.Identity(name="stem")(inputs)
     # Rows of pixels as the sequence: the only structure this encoder keeps.
@@ -155,6 +163,8 @@ def image_backbone(architecture="MobileNetV2", input_shape=(96, 96, 3), weights=
             f"expected one of {sorted(BACKBONES)}"
         )
     shape = check_input_shape(input_shape, 3, _SHAPE, "image_backbone")
+    trainable, embedding_dim, name = check_arguments(
+        "image_backbone", trainable=trainable, embedding_dim=embedding_dim, name=name)
     if shape[-1] != 3:
         raise ValueError(
             "keras.applications backbones need 3 channels. "

@@ -8,7 +8,7 @@ whose features are all 0 is padding and is masked out.
 import keras
 from keras import layers
 
-from mmkeras.encoders._checks import check_input_shape, check_positive
+from mmkeras.encoders._checks import as_layers, check_arguments, check_input_shape
 from mmkeras.layers import ApplyMask, LastStep, MaskedGlobalPooling1D, PaddingMask
 
 _SHAPE = "(steps, features), steps may be None"
@@ -28,7 +28,7 @@ def sequence_lstm(input_shape=(None, 13), units=64, name="sequence_encoder"):
     (None, 32)
     """
     shape = check_input_shape(input_shape, 2, _SHAPE, "sequence_lstm")
-    check_positive("units", units, "sequence_lstm")
+    units, name = check_arguments("sequence_lstm", units=units, name=name)
     inputs = keras.Input(shape=shape, name="frames")
     x = layers.Masking(0.0, name="masking")(inputs)
     x = layers.Identity(name="stem")(x)
@@ -57,15 +57,13 @@ def sequence_conv1d(input_shape=(None, 13), filters=(64, 64), kernel_size=5,
     (None, 32)
     """
     shape = check_input_shape(input_shape, 2, _SHAPE, "sequence_conv1d")
-    if not filters:
-        raise ValueError(
-            f"`sequence_conv1d` needs at least one layer. Received: filters={filters!r}"
-        )
+    filters, kernel_size, name = check_arguments(
+        "sequence_conv1d", filters=filters, kernel_size=kernel_size, name=name)
+    filters = as_layers(filters)
     inputs = keras.Input(shape=shape, name="frames")
     mask = PaddingMask(name="padding_mask")(inputs)
     x = layers.Identity(name="stem")(inputs)
     for i, f in enumerate(filters):
-        check_positive("filters", f, "sequence_conv1d")
         x = layers.Conv1D(f, kernel_size, padding="same", activation="relu",
                           name=f"conv_{i + 1}")(x)
         x = ApplyMask(name="sequence" if i == len(filters) - 1 else f"mask_{i + 1}")(

@@ -8,7 +8,7 @@ embedding. Layers named `"stem"` (token embeddings) and `"sequence"`
 import keras
 from keras import layers
 
-from mmkeras.encoders._checks import check_positive
+from mmkeras.encoders._checks import check_arguments, check_positive
 from mmkeras.layers import (
     ApplyMask,
     LastStep,
@@ -20,10 +20,10 @@ from mmkeras.layers import (
 
 
 def _token_input(sequence_length, vocab_size, encoder):
-    if sequence_length is not None:
-        check_positive("sequence_length", sequence_length, encoder)
-    check_positive("vocab_size", vocab_size, encoder)
-    return keras.Input(shape=(sequence_length,), dtype="int32", name="text")
+    sequence_length, vocab_size = check_arguments(
+        encoder, sequence_length=sequence_length, vocab_size=vocab_size)
+    inputs = keras.Input(shape=(sequence_length,), dtype="int32", name="text")
+    return inputs, sequence_length, vocab_size
 
 
 def text_lstm(sequence_length=100, vocab_size=10000, embedding_dim=128, units=128,
@@ -45,7 +45,9 @@ def text_lstm(sequence_length=100, vocab_size=10000, embedding_dim=128, units=12
     >>> text_lstm(sequence_length=20, vocab_size=500, units=32).output.shape
     (None, 32)
     """
-    inputs = _token_input(sequence_length, vocab_size, "text_lstm")
+    embedding_dim = check_positive("embedding_dim", embedding_dim, "text_lstm")
+    units, name = check_arguments("text_lstm", units=units, name=name)
+    inputs, sequence_length, vocab_size = _token_input(sequence_length, vocab_size, "text_lstm")
     x = layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")(inputs)
     x = layers.Identity(name="stem")(x)
     x = layers.LSTM(units, return_sequences=True, name="lstm")(x)
@@ -71,7 +73,9 @@ def text_bigru(sequence_length=100, vocab_size=10000, embedding_dim=64, units=64
     >>> text_bigru(sequence_length=20, vocab_size=500, units=16).output.shape
     (None, 32)
     """
-    inputs = _token_input(sequence_length, vocab_size, "text_bigru")
+    embedding_dim = check_positive("embedding_dim", embedding_dim, "text_bigru")
+    units, name = check_arguments("text_bigru", units=units, name=name)
+    inputs, sequence_length, vocab_size = _token_input(sequence_length, vocab_size, "text_bigru")
     x = layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")(inputs)
     x = layers.Identity(name="stem")(x)
     x = layers.Bidirectional(layers.GRU(units, return_sequences=True), name="bigru")(x)
@@ -100,8 +104,10 @@ def text_conv1d(sequence_length=100, vocab_size=10000, embedding_dim=64, filters
     >>> text_conv1d(sequence_length=20, vocab_size=500, filters=16).output.shape
     (None, 16)
     """
-    inputs = _token_input(sequence_length, vocab_size, "text_conv1d")
-    check_positive("filters", filters, "text_conv1d")
+    embedding_dim = check_positive("embedding_dim", embedding_dim, "text_conv1d")
+    filters = check_positive("filters", filters, "text_conv1d")  # one layer
+    kernel_size, name = check_arguments("text_conv1d", kernel_size=kernel_size, name=name)
+    inputs, sequence_length, vocab_size = _token_input(sequence_length, vocab_size, "text_conv1d")
     mask = PaddingMask(name="padding_mask")(inputs)
     x = layers.Embedding(vocab_size, embedding_dim, name="embedding")(inputs)
     x = ApplyMask(name="stem")(x, mask=mask)
@@ -135,8 +141,12 @@ def text_transformer(sequence_length=100, vocab_size=10000, embedding_dim=64, nu
             "`text_transformer` learns position embeddings and needs a fixed "
             "length. Received: sequence_length=None"
         )
-    inputs = _token_input(sequence_length, vocab_size, "text_transformer")
-    check_positive("num_layers", num_layers, "text_transformer")
+    embedding_dim = check_positive("embedding_dim", embedding_dim, "text_transformer")
+    num_heads, ff_dim, num_layers, dropout, name = check_arguments(
+        "text_transformer", num_heads=num_heads, ff_dim=ff_dim, num_layers=num_layers,
+        dropout=dropout, name=name)
+    inputs, sequence_length, vocab_size = _token_input(sequence_length, vocab_size,
+                                                       "text_transformer")
     mask = PaddingMask(name="padding_mask")(inputs)
     x = layers.Embedding(vocab_size, embedding_dim, name="embedding")(inputs)
     x = PositionEmbedding(sequence_length, name="position_embedding")(x)

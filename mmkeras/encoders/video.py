@@ -3,7 +3,7 @@
 import keras
 from keras import layers
 
-from mmkeras.encoders._checks import check_input_shape, check_positive
+from mmkeras.encoders._checks import as_layers, check_arguments, check_input_shape
 from mmkeras.layers import LastStep
 
 
@@ -28,7 +28,9 @@ def video_cnn_lstm(input_shape=(8, 32, 32, 3), filters=(16, 32), units=64,
     shape = check_input_shape(
         input_shape, 4, "(frames, height, width, channels)", "video_cnn_lstm"
     )
-    check_positive("units", units, "video_cnn_lstm")
+    filters, units, name = check_arguments("video_cnn_lstm", filters=filters, units=units,
+                                           name=name)
+    filters = as_layers(filters)
     frame = keras.Sequential(name="frame_cnn")
     frame.add(keras.Input(shape=shape[1:]))
     for i, f in enumerate(filters):
