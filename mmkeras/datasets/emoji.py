@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from mmkeras.datasets.multimodal_dataset import MultimodalDataset, Split
 from mmkeras import validation
+from mmkeras.datasets.multimodal_dataset import MultimodalDataset, Split
 from mmkeras.datasets.paths import data_file
 from mmkeras.preprocessing.preprocessor import Preprocessor
 from mmkeras.preprocessing.text import Vocabulary, tokenize
@@ -98,7 +98,7 @@ def load_emoji(label="category", styles=STYLES, sequence_length=16, image_size=3
         input_shapes=shapes,
         vocabulary=vocabulary.tokens,
         description=DESCRIPTION,
-        preprocessor=Preprocessor(specs, class_names),
+        preprocessor=Preprocessor(specs, class_names, dataset="emoji"),
     )
 
 

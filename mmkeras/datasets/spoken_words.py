@@ -4,8 +4,8 @@ import csv
 
 import numpy as np
 
-from mmkeras.datasets.multimodal_dataset import MultimodalDataset, Split
 from mmkeras import validation
+from mmkeras.datasets.multimodal_dataset import MultimodalDataset, Split
 from mmkeras.datasets.paths import data_file
 from mmkeras.preprocessing import audio as audio_lib
 from mmkeras.preprocessing.preprocessor import Preprocessor
@@ -73,7 +73,8 @@ def load_spoken_words(features="mfcc", normalize=True):
     if features != "waveform" and normalize:
         preprocessor = Preprocessor({"audio": {"kind": "audio", "features": features,
                                                "sample_rate": audio_lib.SAMPLE_RATE,
-                                               "max_frames": None}}, words)
+                                               "max_frames": None}}, words,
+                                    dataset="spoken_words")
     return MultimodalDataset(name="spoken_words", splits=splits, class_names=words,
                              input_shapes={"audio": shape}, description=DESCRIPTION,
                              preprocessor=preprocessor)

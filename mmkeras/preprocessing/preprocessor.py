@@ -45,6 +45,7 @@ class Preprocessor:
         inputs: `{modality: spec}`.
         class_names: The model's class names, label `i` = `class_names[i]`.
         base_dir: Folder relative paths start from (default: working directory).
+        dataset: Name of the dataset the settings come from (informative).
 
     Example:
 
@@ -58,7 +59,7 @@ class Preprocessor:
     array([False,  True])
     """
 
-    def __init__(self, inputs, class_names=None, base_dir=None):
+    def __init__(self, inputs, class_names=None, base_dir=None, dataset=None):
         if not isinstance(inputs, dict) or not inputs:
             raise ValueError(f"`inputs` must be a non-empty dict {{modality: spec}}. "
                              f"Received: {inputs!r}")
@@ -70,6 +71,7 @@ class Preprocessor:
         self.inputs = {m: dict(spec) for m, spec in inputs.items()}
         self.class_names = None if class_names is None else [str(c) for c in class_names]
         self.base_dir = base_dir
+        self.dataset = dataset
         self._vocabularies = {m: Vocabulary(s["vocabulary"]) for m, s in self.inputs.items()
                               if s["kind"] == "text"}
 
@@ -155,8 +157,10 @@ class Preprocessor:
         import keras
 
         width = self.input_shape(modality)[-1]
+        length = max([len(a) for a in arrays if a is not None] + [1])
+        if all(a is None for a in arrays):  # pad_sequences infers the width from a sample
+            return np.zeros((len(arrays), length, width), dtype="float32")
         frames = [np.zeros((0, width), "float32") if a is None else a for a in arrays]
-        length = max([len(f) for f in frames] + [1])
         return keras.utils.pad_sequences(frames, maxlen=length, dtype="float32",
                                          padding="post", truncating="post", value=0.0)
 
@@ -176,14 +180,14 @@ class Preprocessor:
     def select(self, modalities):
         """A preprocessor for some of the modalities only."""
         return Preprocessor({m: self.inputs[m] for m in modalities}, self.class_names,
-                            self.base_dir)
+                            self.base_dir, self.dataset)
 
     def get_config(self):
-        return {"inputs": self.inputs, "class_names": self.class_names}
+        return {"inputs": self.inputs, "class_names": self.class_names, "dataset": self.dataset}
 
     @classmethod
     def from_config(cls, config):
-        return cls(config["inputs"], config.get("class_names"))
+        return cls(config["inputs"], config.get("class_names"), dataset=config.get("dataset"))
 
     def to_json(self):
         return json.dumps(self.get_config())
