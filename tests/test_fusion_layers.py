@@ -401,7 +401,7 @@ def test_every_fusion_rejects_a_bad_argument(name):
 def test_heads_must_divide_units_no_silent_clamp(cls):
     with pytest.raises(ValueError, match="divisible by `num_heads`.*Received: units=4"):
         cls(units=4, num_heads=8)
-    assert cls(units=8, num_heads=4).key_dim(4) == 2
+    assert cls(units=8, num_heads=4).key_dim == 2
 
 
 def test_early_fusion_loads_configs_saved_with_width():

@@ -29,7 +29,7 @@ learned (weights, attention, gates), read for a model with `fusion_readout`.
 (`build_model(..., modality_dropout=0.25)`).
 """
 
-from mmkeras.fusion.base_fusion import Fusion
+from mmkeras.fusion.base_fusion import AttentionFusion, Fusion
 from mmkeras.fusion.concat import ConcatFusion
 from mmkeras.fusion.cross_attention import CrossModalAttentionFusion
 from mmkeras.fusion.early import EarlyFusion
@@ -62,6 +62,7 @@ register_fusion("late_weighted", LateFusion, combine="weighted")
 register_fusion("late_stacker", LateFusion, combine="stacker")
 
 __all__ = [
+    "AttentionFusion",
     "COMBINERS",
     "ConcatFusion",
     "CrossModalAttentionFusion",

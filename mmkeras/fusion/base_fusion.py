@@ -2,7 +2,7 @@
 
 import keras
 
-from mmkeras.validation import check_divisible, check_positive_int
+from mmkeras.validation import check_divisible, check_positive_int, check_rate
 
 FUSION_LEVELS = ("early", "sequence", "feature", "decision")
 
@@ -116,11 +116,6 @@ class Fusion(keras.layers.Layer):
             projections.append(dense)
         return projections
 
-    def key_dim(self, num_heads):
-        """Width of each attention head: `units / num_heads`, which must be whole."""
-        check_divisible("units", self.units, "num_heads", num_heads, owner=type(self).__name__)
-        return self.units // num_heads
-
     def for_modalities(self, modalities):
         """The layer to use for inputs from `modalities` (names, in input order).
 
@@ -145,6 +140,36 @@ class Fusion(keras.layers.Layer):
         config = super().get_config()
         if self.has_units:
             config["units"] = self.units
+        return config
+
+
+
+@keras.saving.register_keras_serializable(package="mmkeras")
+class AttentionFusion(Fusion):
+    """Base class of fusions built on multi-head attention over `units`-wide tokens.
+
+    Validates and serialises `num_heads` and `dropout`, and sets
+    `key_dim = units / num_heads`, which must be whole: a width that the
+    heads do not divide raises instead of being rounded.
+
+    Args:
+        units: Token width, divisible by `num_heads`.
+        num_heads: Attention heads.
+        dropout: Attention dropout rate in [0, 1).
+        **kwargs: Standard layer keyword arguments.
+    """
+
+    def __init__(self, units=64, num_heads=2, dropout=0.0, **kwargs):
+        super().__init__(units=units, **kwargs)
+        owner = type(self).__name__
+        self.num_heads = check_positive_int("num_heads", num_heads, owner=owner)
+        self.dropout = check_rate("dropout", dropout, owner=owner)
+        check_divisible("units", self.units, "num_heads", self.num_heads, owner=owner)
+        self.key_dim = self.units // self.num_heads
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"num_heads": self.num_heads, "dropout": self.dropout})
         return config
 
 

@@ -1,13 +1,12 @@
 import keras
 from keras import ops
 
-from mmkeras.fusion.base_fusion import Fusion, to_numpy
+from mmkeras.fusion.base_fusion import AttentionFusion, to_numpy
 from mmkeras.layers.masked_global_pooling import MaskedGlobalPooling1D
-from mmkeras.validation import check_positive_int, check_rate
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class CrossModalAttentionFusion(Fusion):
+class CrossModalAttentionFusion(AttentionFusion):
     """Cross-modal attention between modalities' sequences, in every direction.
 
     Each modality m arrives as a sequence `X_m` (image feature-map positions,
@@ -46,13 +45,6 @@ class CrossModalAttentionFusion(Fusion):
     fusion_level = "sequence"
     min_modalities = 2
 
-    def __init__(self, units=64, num_heads=2, dropout=0.0, **kwargs):
-        super().__init__(units=units, **kwargs)
-        owner = type(self).__name__
-        self.num_heads = check_positive_int("num_heads", num_heads, owner=owner)
-        self.dropout = check_rate("dropout", dropout, owner=owner)
-        self.key_dim(self.num_heads)
-
     def build(self, input_shape):
         super().build(input_shape)
         self.projections = self.build_projections(input_shape)
@@ -60,7 +52,7 @@ class CrossModalAttentionFusion(Fusion):
         self.attentions, self.norms = [], []
         for i in range(len(input_shape)):
             attention = keras.layers.MultiHeadAttention(
-                self.num_heads, self.key_dim(self.num_heads), dropout=self.dropout,
+                self.num_heads, self.key_dim, dropout=self.dropout,
                 dtype=self.dtype_policy, name=f"attention_{i}")
             attention.build(shape, shape)
             norm = keras.layers.LayerNormalization(epsilon=1e-6, dtype=self.dtype_policy,
@@ -112,7 +104,3 @@ class CrossModalAttentionFusion(Fusion):
     def compute_output_shape(self, input_shape):
         return (input_shape[0][0], len(input_shape) * self.units)
 
-    def get_config(self):
-        config = super().get_config()
-        config.update({"num_heads": self.num_heads, "dropout": self.dropout})
-        return config

@@ -3,10 +3,10 @@ import math
 import keras
 from keras import ops
 
-from mmkeras.fusion.base_fusion import Fusion
+from mmkeras.fusion.base_fusion import AttentionFusion
 from mmkeras.layers.masked_global_pooling import MaskedGlobalPooling1D
 from mmkeras.layers.transformer_encoder_block import TransformerEncoderBlock
-from mmkeras.validation import check_positive_int, check_rate
+from mmkeras.validation import check_positive_int
 
 
 def _sinusoids(length, width, dtype):
@@ -22,7 +22,7 @@ def _sinusoids(length, width, dtype):
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class EarlyFusion(Fusion):
+class EarlyFusion(AttentionFusion):
     """Early fusion: one joint network over all modalities' shallow features.
 
     Each modality `m` arrives as a token sequence `x_m` of shape
@@ -60,13 +60,10 @@ class EarlyFusion(Fusion):
 
     def __init__(self, units=64, num_heads=2, ff_dim=128, num_layers=1, dropout=0.1,
                  **kwargs):
-        super().__init__(units=units, **kwargs)
+        super().__init__(units=units, num_heads=num_heads, dropout=dropout, **kwargs)
         owner = type(self).__name__
-        self.num_heads = check_positive_int("num_heads", num_heads, owner=owner)
         self.ff_dim = check_positive_int("ff_dim", ff_dim, owner=owner)
         self.num_layers = check_positive_int("num_layers", num_layers, owner=owner)
-        self.dropout = check_rate("dropout", dropout, owner=owner)
-        self.key_dim(self.num_heads)
 
     @classmethod
     def from_config(cls, config):
@@ -88,7 +85,7 @@ class EarlyFusion(Fusion):
         for i in range(self.num_layers):
             block = TransformerEncoderBlock(
                 num_heads=self.num_heads,
-                key_dim=self.key_dim(self.num_heads),
+                key_dim=self.key_dim,
                 ff_dim=self.ff_dim,
                 dropout=self.dropout,
                 dtype=self.dtype_policy,
@@ -121,6 +118,5 @@ class EarlyFusion(Fusion):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"num_heads": self.num_heads, "ff_dim": self.ff_dim,
-                       "num_layers": self.num_layers, "dropout": self.dropout})
+        config.update({"ff_dim": self.ff_dim, "num_layers": self.num_layers})
         return config

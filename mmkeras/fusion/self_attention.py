@@ -1,12 +1,11 @@
 import keras
 from keras import ops
 
-from mmkeras.fusion.base_fusion import Fusion, to_numpy
-from mmkeras.validation import check_positive_int, check_rate
+from mmkeras.fusion.base_fusion import AttentionFusion, to_numpy
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class SelfAttentionFusion(Fusion):
+class SelfAttentionFusion(AttentionFusion):
     """Self-attention over modality tokens.
 
     Each embedding becomes one token `t_m = h_m W_m + b_m + e_m` (`e_m` a
@@ -33,13 +32,6 @@ class SelfAttentionFusion(Fusion):
 
     fusion_level = "feature"
 
-    def __init__(self, units=64, num_heads=2, dropout=0.0, **kwargs):
-        super().__init__(units=units, **kwargs)
-        owner = type(self).__name__
-        self.num_heads = check_positive_int("num_heads", num_heads, owner=owner)
-        self.dropout = check_rate("dropout", dropout, owner=owner)
-        self.key_dim(self.num_heads)
-
     def build(self, input_shape):
         super().build(input_shape)
         count = len(input_shape)
@@ -48,7 +40,7 @@ class SelfAttentionFusion(Fusion):
             name="modality_embeddings", shape=(count, self.units),
             initializer=keras.initializers.RandomNormal(stddev=0.02))
         self.attention = keras.layers.MultiHeadAttention(
-            self.num_heads, self.key_dim(self.num_heads), dropout=self.dropout,
+            self.num_heads, self.key_dim, dropout=self.dropout,
             dtype=self.dtype_policy, name="attention")
         token_shape = (None, count, self.units)
         self.attention.build(token_shape, token_shape)
@@ -76,8 +68,3 @@ class SelfAttentionFusion(Fusion):
         if inputs is None:
             return {}
         return {"attention_scores": to_numpy(self.attention_scores(inputs))}
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"num_heads": self.num_heads, "dropout": self.dropout})
-        return config

@@ -1,6 +1,7 @@
 import math
 
 import keras
+import numpy as np
 from keras import ops
 
 from mmkeras.fusion.base_fusion import Fusion, to_numpy
@@ -38,7 +39,7 @@ class WeightedSumFusion(Fusion):
     def __init__(self, units=64, alpha=None, learn_alpha=True, **kwargs):
         super().__init__(units=units, **kwargs)
         owner = type(self).__name__
-        if alpha is not None and (isinstance(alpha, str) or not hasattr(alpha, "__len__")
+        if alpha is not None and (not isinstance(alpha, (list, tuple, np.ndarray))
                                   or not len(alpha)):
             raise ValueError(f"`{owner}`: `alpha` must be a list of positive numbers. "
                              f"Received: alpha={alpha!r}")
