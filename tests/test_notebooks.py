@@ -12,8 +12,8 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
 
 
-def test_there_are_seven_notebooks_each_with_a_source():
-    assert len(NOTEBOOKS) == 7
+def test_there_are_eight_notebooks_each_with_a_source():
+    assert len(NOTEBOOKS) == 8
     for notebook in NOTEBOOKS:
         assert notebook.with_suffix(".py").exists(), notebook.name
 

@@ -104,10 +104,10 @@ def from_dataframe(table, label="label", image=None, text=None, audio=None, *,
     issues = _RowIssues(on_error)
     labels = _read_labels(table, label, issues)
     absent = _find_missing(table, columns, missing, issues, tokenizer)
+    _check_files_exist(table, columns, absent, base_dir, issues)
     splits = _assign_splits(table, given_split if given_split is not None else split, labels,
                             issues, seed)
     class_names = _class_names(labels, class_names, issues)
-    _check_files_exist(table, columns, absent, base_dir, issues)
     keep = issues.rows_left(len(table))
     _check_training_classes(labels, splits, keep)
     settings = dict(image_size=image_size, color=color, sequence_length=sequence_length,

@@ -4,6 +4,7 @@ import dataclasses
 import os
 import re
 import shutil
+import time
 
 import numpy as np
 
@@ -184,13 +185,17 @@ def _plan(data, fusions, seeds, cv_folds, baselines, train_limit):
 
 
 class _Progress:
-    """One line per finished run, with a Keras progress bar and the time left."""
+    """One line per finished run, with the time elapsed and an estimate of the time left.
+
+    A line per run (rather than a redrawn bar) reads the same in a terminal,
+    a log file and a notebook; the estimate is the mean time of the runs
+    trained so far times the runs still to train.
+    """
 
     def __init__(self, total, verbose):
-        import keras
-
-        self.total, self.verbose, self.count = total, verbose, 0
-        self.bar = keras.utils.Progbar(total, unit_name="run") if verbose else None
+        self.total, self.verbose = total, verbose
+        self.count = self.trained = 0
+        self.start = time.perf_counter()
 
     def skipped(self, key):
         self.count += 1
@@ -199,12 +204,20 @@ class _Progress:
 
     def finished(self, spec, row):
         self.count += 1
+        self.trained += 1
         if not self.verbose:
             return
+        elapsed = time.perf_counter() - self.start
+        left = elapsed / self.trained * (self.total - self.count)
         print(f"[{self.count}/{self.total}] {spec.label:<16} seed {spec.seed} fold {spec.fold}: "
               f"test accuracy {row['test_accuracy']:.3f}, {row['train_seconds']:.0f} s, "
-              f"{row['epochs_run']} epochs", flush=True)
-        self.bar.update(self.count)
+              f"{row['epochs_run']} epochs ({_clock(elapsed)} elapsed, about {_clock(left)} "
+              "left)", flush=True)
+
+
+def _clock(seconds):
+    minutes, seconds = divmod(int(round(seconds)), 60)
+    return f"{minutes}:{seconds:02d}"
 
 
 def _run_dir(out, key):
