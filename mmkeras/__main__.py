@@ -16,15 +16,56 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
+class _Parser(argparse.ArgumentParser):
+    """Reports a bad argument in one line (`... error: what; see --help`), exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _csv(value):
-    return [v.strip() for v in value.split(",") if v.strip()]
+    values = [v.strip() for v in value.split(",") if v.strip()]
+    if not values:
+        raise argparse.ArgumentTypeError(
+            f"expected a comma-separated list such as a,b. Received: {value!r}")
+    return values
 
 
 def _seeds(value):
     try:
-        return [int(v) for v in _csv(value)]
+        seeds = [int(v) for v in _csv(value)]
     except ValueError:
         raise argparse.ArgumentTypeError(f"seeds must be integers like 0,1,2. Received: {value!r}")
+    if any(seed < 0 for seed in seeds):
+        raise argparse.ArgumentTypeError(f"seeds must be >= 0. Received: {value!r}")
+    return seeds
+
+
+def _int_at_least(minimum, meaning):
+    def parse(value):
+        try:
+            number = int(value)
+        except ValueError:
+            number = None
+        if number is None or number < minimum:
+            raise argparse.ArgumentTypeError(f"must be {meaning}. Received: {value!r}")
+        return number
+    return parse
+
+
+_positive_int = _int_at_least(1, "a whole number >= 1")
+_non_negative_int = _int_at_least(0, "a whole number >= 0")
+_folds = _int_at_least(2, "a number of folds >= 2 (leave --cv out for the fixed split)")
+
+
+def _rate(value):
+    try:
+        rate = float(value)
+    except ValueError:
+        rate = None
+    if rate is None or not 0 <= rate < 1:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1). Received: {value!r}")
+    return rate
 
 
 def _choice_check(parser, name, values, allowed):
@@ -124,12 +165,18 @@ def _load(path, parser):
 
     if not zipfile.is_zipfile(path):
         parser.error(f"not a .keras model file (truncated or another format): {path!r}")
-    with zipfile.ZipFile(path) as archive:
-        has_preprocessor = PREPROCESSOR_FILE in archive.namelist()
-    if has_preprocessor:
-        predictor = Predictor.load(path)
-        return predictor.model, predictor
-    return keras.models.load_model(path, safe_mode=True), None
+    try:
+        with zipfile.ZipFile(path) as archive:
+            has_preprocessor = PREPROCESSOR_FILE in archive.namelist()
+        if has_preprocessor:
+            predictor = Predictor.load(path)
+            return predictor.model, predictor
+        return keras.models.load_model(path, safe_mode=True), None
+    except (ValueError, TypeError, KeyError, OSError, zipfile.BadZipFile) as err:
+        # A damaged archive fails deep inside Keras with a message that names no file.
+        detail = " ".join(str(err).split())[:300]
+        parser.error(f"cannot read the model file {path!r} (damaged or not a mmkeras model): "
+                     f"{type(err).__name__}: {detail}")
 
 
 def _evaluate(args, parser):
@@ -287,7 +334,7 @@ def _add_data_options(p):
     files.add_argument("--label", default="label", help="column of labels (default label)")
     files.add_argument("--split", type=_fractions_or_column, default=(0.8, 0.1, 0.1),
                        help="column of train/validation/test, or fractions (default 0.8,0.1,0.1)")
-    files.add_argument("--split-seed", type=int, default=0)
+    files.add_argument("--split-seed", type=_non_negative_int, default=0)
     files.add_argument("--image-size", type=_size, help="HEIGHTxWIDTH (default: the images' own)")
     files.add_argument("--missing", choices=["keep", "raise", "skip"], default="keep",
                        help="an empty cell: a missing modality (keep), an error, or skip the row")
@@ -296,8 +343,10 @@ def _add_data_options(p):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="python -m mmkeras", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _Parser(prog="python -m mmkeras", description=__doc__,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--debug", action="store_true",
+                        help="show the Python traceback of an error (anywhere on the line)")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("compare", help="fusion comparison study (default: quick, av_digits)")
     _add_data_options(p)
@@ -305,7 +354,7 @@ def build_parser():
     p.add_argument("--seeds", type=_seeds, help="comma-separated, e.g. 0,1,2")
     p.add_argument("--epochs", type=int)
     p.add_argument("--preset", choices=["quick", "full"], default="quick")
-    p.add_argument("--cv", type=int, help="k-fold cross-validation instead of the fixed split")
+    p.add_argument("--cv", type=_folds, help="k-fold cross-validation instead of the fixed split")
     p.add_argument("--no-robustness", action="store_true")
     p.add_argument("--no-models", action="store_true", help="do not keep the trained models")
     p.add_argument("--out", help="output folder (default mmkeras-results/DATASET)")
@@ -315,9 +364,9 @@ def build_parser():
     p.add_argument("--fusion", default="concat")
     p.add_argument("--modalities", type=_csv)
     p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--patience", type=int, default=4)
-    p.add_argument("--modality-dropout", type=float, default=0.0)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--patience", type=_non_negative_int, default=4)
+    p.add_argument("--modality-dropout", type=_rate, default=0.0)
+    p.add_argument("--seed", type=_non_negative_int, default=0)
     p.add_argument("--verbose", type=int, default=0)
     p.add_argument("--out", default="model.keras")
     p.set_defaults(run=_train)
@@ -334,26 +383,61 @@ def build_parser():
     p.add_argument("--image", help="image file")
     p.add_argument("--audio", help="audio file (.wav etc.) or .npy of feature frames")
     p.add_argument("--text", help="a text string")
-    p.add_argument("--top", type=int, default=3)
+    p.add_argument("--top", type=_positive_int, default=3)
     p.add_argument("--out", help="write the predictions to this CSV")
     p.set_defaults(run=_predict)
     p = sub.add_parser("info", help="datasets, fusions, devices, versions")
     p.set_defaults(run=_info)
     p = sub.add_parser("demo", help="the quick demonstration (~2 min on CPU)")
     p.add_argument("--epochs", type=int, default=8)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_non_negative_int, default=0)
     p.add_argument("--fusions", type=_csv, default=["early", "concat", "late"],
                    help="comma-separated (default early,concat,late)")
     p.set_defaults(run=_demo)
     return parser
 
 
+def _check_table(path, parser):
+    """Names the file when `--csv` is missing or not a CSV table (pandas' errors do not)."""
+    import pandas as pd
+
+    if not os.path.isfile(path):
+        parser.error(f"--csv file not found: {path!r}")
+    try:
+        pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (ValueError, OSError) as err:  # UnicodeDecodeError, ParserError, EmptyDataError
+        detail = " ".join(str(err).split())[:300]
+        parser.error(f"--csv {path!r} is not a readable CSV table: {type(err).__name__}: {detail}")
+
+
+def _user_errors():
+    """What a user's mistake raises (a bad value, a missing or corrupt file): one line, no
+    traceback. Anything else is a bug and keeps its traceback."""
+    import zipfile
+
+    return (ValueError, TypeError, OSError, ImportError, zipfile.BadZipFile)
+
+
 def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "epochs", None) is not None and args.epochs < 1:
         parser.error(f"--epochs must be >= 1. Received: {args.epochs}")
-    return args.run(args, parser)
+    if getattr(args, "csv", None) is not None:
+        _check_table(args.csv, parser)
+    try:
+        return args.run(args, parser)
+    except _user_errors() as err:
+        if debug:
+            raise
+        message = " ".join(str(err).split()) or type(err).__name__
+        if len(message) > 600:
+            message = message[:600] + " ..."
+        print(f"{parser.prog}: error: {message} (--debug shows the traceback)", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -139,3 +139,110 @@ def test_compare_train_predict_on_your_own_csv(tmp_path, capsys):
         ["Flags", "Smileys & Emotion"]).all()
     assert main(["evaluate", "--model", str(model), "--csv", table]) == 0
     assert "accuracy" in capsys.readouterr().out
+
+
+# ---- a user's mistakes: one line naming the value or file, exit status != 0, no traceback
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    """A small audio-only model file, and damaged copies of it."""
+    import zipfile
+
+    import mmkeras
+    from mmkeras import encoders
+
+    folder = tmp_path_factory.mktemp("models")
+    model = mmkeras.build_model(
+        {"audio": encoders.sequence_conv1d(input_shape=(None, 13), filters=(4,))},
+        num_classes=10, head_units=())
+    good = folder / "tiny.keras"
+    model.save(good)
+    data = good.read_bytes()
+    (folder / "truncated.keras").write_bytes(data[: len(data) // 2])
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(folder / "badjson.keras", "w") as out:
+        for name in source.namelist():
+            out.writestr(name, b"{not json" if name == "config.json" else source.read(name))
+    from mmkeras import Predictor
+    from mmkeras.preprocessing.preprocessor import Preprocessor
+
+    preprocessor = Preprocessor({"audio": {"kind": "frames", "features": 13, "max_frames": None}},
+                                [str(d) for d in range(10)], dataset="av_digits")
+    Predictor(model, preprocessor).save(folder / "with_preprocessor.keras")
+    (folder / "unclosed.csv").write_text('audio,label\n"clip.npy,1\n')
+    (folder / "table.csv").write_text("audio,label\nclip.npy,1\n")
+    (folder / "notjson.json").write_bytes(b"\x89PNG\r\n not json")
+    (folder / "garbage.csv").write_bytes(bytes(range(256)) * 8)
+    np.save(folder / "clip.npy", np.zeros((5, 13), "float32"))
+    return folder
+
+
+USER_MISTAKES = {
+    "empty fusions": (["compare", "--fusions", ","], "--fusions: expected a comma-separated "
+                                                     "list such as a,b. Received: ','"),
+    "empty seeds": (["compare", "--seeds", ","], "--seeds: expected a comma-separated list"),
+    "negative seed": (["compare", "--seeds", "0,-1"], "seeds must be >= 0. Received: '0,-1'"),
+    "cv 0": (["compare", "--cv", "0"], "--cv: must be a number of folds >= 2"),
+    "cv 1": (["compare", "--cv", "1"], "Received: '1'"),
+    "empty demo fusions": (["demo", "--fusions", " , "], "Received: ' , '"),
+    "empty modalities": (["train", "--modalities", ","], "--modalities: expected a"),
+    "modality dropout": (["train", "--modality-dropout", "1"], "[0, 1). Received: '1'"),
+    "negative patience": (["train", "--patience", "-2"], "Received: '-2'"),
+    "top 0": (["predict", "--model", "{dir}/tiny.keras", "--top", "0"],
+              "--top: must be a whole number >= 1. Received: '0'"),
+    "truncated model": (["predict", "--model", "{dir}/truncated.keras", "--audio",
+                         "{dir}/clip.npy"], "truncated.keras"),
+    "model with bad JSON": (["evaluate", "--model", "{dir}/badjson.keras", "--dataset",
+                             "av_digits"], "cannot read the model file"),
+    "JSON file as a model": (["evaluate", "--model", "{dir}/notjson.json"], "notjson.json"),
+    "binary CSV": (["evaluate", "--model", "{dir}/with_preprocessor.keras", "--csv",
+                    "{dir}/garbage.csv"], "garbage.csv' is not a readable CSV table"),
+    "unclosed quote CSV": (["predict", "--model", "{dir}/with_preprocessor.keras", "--csv",
+                            "{dir}/unclosed.csv"], "unclosed.csv' is not a readable CSV"),
+    "missing CSV": (["predict", "--model", "{dir}/tiny.keras", "--csv", "{dir}/absent.csv"],
+                    "--csv file not found: '{dir}/absent.csv'"),
+    "CSV without preprocessor": (["evaluate", "--model", "{dir}/tiny.keras", "--csv",
+                                  "{dir}/table.csv"], "tiny.keras' has no preprocessor"),
+}
+
+
+def _run_cli(argv, folder, capsys):
+    argv = [a.replace("{dir}", str(folder)) for a in argv]
+    try:
+        code = main(argv)
+    except SystemExit as stop:
+        code = stop.code
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("case", sorted(USER_MISTAKES))
+def test_a_user_mistake_gets_one_line_and_no_traceback(case, tiny_model, capsys):
+    argv, message = USER_MISTAKES[case]
+    code, err = _run_cli(argv, tiny_model, capsys)
+    assert code not in (0, None)
+    lines = [line for line in err.splitlines()
+             if line.strip() and "UserWarning" not in line and "saveable" not in line]
+    assert len(lines) == 1, err
+    assert "error:" in lines[0] and message.replace("{dir}", str(tiny_model)) in lines[0], err
+    assert "Traceback" not in err
+
+
+def test_debug_shows_the_traceback(tiny_model, monkeypatch, capsys):
+    quiet = subprocess.run([sys.executable, "-m", "mmkeras", "predict", "--model",
+                            str(tiny_model / "badjson.keras"), "--audio", "clip.npy"],
+                           capture_output=True, text=True)
+    assert quiet.returncode == 2 and "Traceback" not in quiet.stderr
+    assert "badjson.keras" in quiet.stderr
+
+    from mmkeras import datasets
+
+    def corrupt(*args, **kwargs):
+        raise ValueError("data/av_digits.npz is damaged")
+
+    monkeypatch.setattr(datasets, "load", corrupt)
+    argv = ["evaluate", "--model", str(tiny_model / "tiny.keras"), "--dataset", "av_digits"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "error: data/av_digits.npz is damaged (--debug shows the traceback)" in err
+    with pytest.raises(ValueError, match="damaged"):
+        main(argv + ["--debug"])
