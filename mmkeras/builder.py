@@ -16,7 +16,7 @@ from mmkeras import fusion as fusion_lib
 from mmkeras import layer_names, validation
 from mmkeras.encoders.views import encoder_view
 from mmkeras.head import check_num_classes, classification_head
-from mmkeras.layers import PaddingMask
+from mmkeras.layers import ModalityPresence, PaddingMask
 
 # Early fusion reads image feature maps as tokens; larger maps are average
 # pooled down to at most this many positions so the joint attention stays cheap.
@@ -162,7 +162,11 @@ def _fusion_inputs(encoders, fusion_layer, modality_dropout, missing):
                                        name=modality)
     tensors, masks = _LEVEL_INPUTS[level](encoders, inputs)
     if drop is not None:
-        tensors = drop(tensors)
+        # An all-zero input is a modality missing from the data (a blank caption):
+        # the dropout layer replaces it as it replaces a dropped one.
+        present = [ModalityPresence(name=layer_names.presence_name(m))(inputs[m])
+                   for m in encoders]
+        tensors = drop(tensors, present=present)
     return inputs, tensors, masks
 
 

@@ -9,7 +9,8 @@ change them here only.
 - `"<modality>_stem"`: the encoder's stem view (early fusion).
 - `"<modality>_padding_mask"`: the `(batch, steps)` mask of padded tokens or
   frames that early and sequence-level fusions receive.
-- `"modality_dropout"`: the `ModalityDropout` layer, when there is one.
+- `"modality_dropout"`: the `ModalityDropout` layer, when there is one, and
+  `"<modality>_present"`: the per-sample `ModalityPresence` flags it receives.
 - `"head"` (one head) or `"<modality>_head"` (late fusion).
 """
 
@@ -27,6 +28,10 @@ def stem_name(modality):
 
 def padding_mask_name(modality):
     return f"{modality}_padding_mask"
+
+
+def presence_name(modality):
+    return f"{modality}_present"
 
 
 def head_name(modality):

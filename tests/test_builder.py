@@ -249,3 +249,25 @@ def test_mixed_precision_keeps_float32_probabilities():
             assert np.all(np.isfinite(out))
     finally:
         keras.mixed_precision.set_global_policy("float32")
+
+
+def test_a_modality_missing_from_the_data_is_replaced_like_a_dropped_one():
+    """A blank caption (all padding) gets the learned 'missing' vector, sample by sample."""
+    from mmkeras import encoders as enc
+
+    model = mmkeras.build_model(
+        {"image": enc.image_cnn(input_shape=(8, 8, 3), filters=(4,)),
+         "text": enc.text_conv1d(sequence_length=5, vocab_size=20, filters=4)},
+        fusion="concat", num_classes=3, modality_dropout=0.3, missing="learned")
+    drop = model.get_layer("modality_dropout")
+    drop.missing_vectors[1].assign(np.linspace(-1, 1, drop.missing_vectors[1].shape[0]))
+    rng = np.random.default_rng(0)
+    x = {"image": rng.random((4, 8, 8, 3)).astype("float32"),
+         "text": rng.integers(1, 20, (4, 5)).astype("int32")}
+    x["text"][[1, 3]] = 0  # captions missing for samples 1 and 3
+    mixed = model.predict(x, verbose=0)
+    drop.set_missing(["text"])
+    all_missing = model.predict(x, verbose=0)
+    drop.set_missing()
+    np.testing.assert_allclose(mixed[[1, 3]], all_missing[[1, 3]], rtol=1e-5, atol=1e-6)
+    assert not np.allclose(mixed[[0, 2]], all_missing[[0, 2]])

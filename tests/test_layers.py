@@ -86,3 +86,14 @@ def test_config_round_trip(layer):
     config = json.loads(json.dumps(keras.saving.serialize_keras_object(layer)))
     clone = keras.saving.deserialize_keras_object(config)
     assert clone.get_config() == layer.get_config()
+
+
+def test_modality_presence_flags_all_zero_samples():
+    from mmkeras.layers import ModalityPresence
+
+    x = np.zeros((3, 4, 5), "float32")
+    x[0, 2, 1] = 0.5
+    x[2] = 1.0
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(ModalityPresence()(x)), [1, 0, 1])
+    ids = np.array([[3, 0], [0, 0]])
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(ModalityPresence()(ids)), [1, 0])

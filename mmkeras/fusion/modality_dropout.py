@@ -14,9 +14,14 @@ class ModalityDropout(keras.layers.Layer):
     (if every one is drawn, none is dropped). At inference nothing is
     dropped, unless `set_missing([...])` marks modalities as missing: then
     they are replaced the same way for every sample, which is how a
-    robustness test simulates an absent sensor.
+    robustness test simulates an absent sensor. Called with
+    `present=[p_1, ..., p_M]` (per-sample 0/1 flags, as `ModalityPresence`
+    computes from the raw inputs; `build_model` passes them), a modality
+    missing from the data for a sample is replaced the same way, in
+    training and at inference.
 
-    `h'_m = (1 − d_m) h_m + d_m e_m`, `d_m ∈ {0, 1}`.
+    `h'_m = (1 − d_m) h_m + d_m e_m`, `d_m = max(r_m, f_m, 1 − p_m) ∈ {0, 1}`
+    (`r_m` the random draw in training, `f_m` the `set_missing` flag).
 
     Args:
         rate: Probability of dropping each modality of each sample.
@@ -91,7 +96,7 @@ class ModalityDropout(keras.layers.Layer):
             flags[m] = 1.0
         return flags
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, present=None, training=None):
         batch = ops.shape(inputs[0])[0]
         count = len(inputs)
         drop = ops.zeros((batch, count))
@@ -101,6 +106,10 @@ class ModalityDropout(keras.layers.Layer):
             all_dropped = ops.all(drop > 0, axis=1, keepdims=True)
             drop = ops.where(all_dropped, ops.zeros_like(drop), drop)
         drop = ops.maximum(drop, ops.expand_dims(ops.cast(self.forced, "float32"), 0))
+        if present is not None:
+            # Missing in the data (e.g. a blank caption): replaced like a dropped one.
+            absent = ops.stack([1.0 - ops.cast(p, "float32") for p in present], axis=1)
+            drop = ops.maximum(drop, absent)
         outputs = []
         for i, x in enumerate(inputs):
             d = ops.cast(drop[:, i:i + 1], x.dtype)

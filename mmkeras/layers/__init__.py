@@ -3,6 +3,7 @@
 from mmkeras.layers.apply_mask import ApplyMask
 from mmkeras.layers.last_step import LastStep
 from mmkeras.layers.masked_global_pooling import MaskedGlobalPooling1D
+from mmkeras.layers.modality_presence import ModalityPresence
 from mmkeras.layers.padding_mask import PaddingMask
 from mmkeras.layers.position_embedding import PositionEmbedding
 from mmkeras.layers.transformer_encoder_block import TransformerEncoderBlock
@@ -11,6 +12,7 @@ __all__ = [
     "ApplyMask",
     "LastStep",
     "MaskedGlobalPooling1D",
+    "ModalityPresence",
     "PaddingMask",
     "PositionEmbedding",
     "TransformerEncoderBlock",
