@@ -1,6 +1,7 @@
 """The result store: damaged records are found and only their runs re-run; other settings
 are refused."""
 
+import inspect
 import json
 import os
 import shutil
@@ -50,9 +51,10 @@ def trained(monkeypatch):
     """The run keys `compare` actually trains."""
     calls = []
     real = comparison._run_one
+    signature = inspect.signature(real)
 
     def recording(*args, **kwargs):
-        calls.append(args[-2])  # the run key
+        calls.append(signature.bind(*args, **kwargs).arguments["key"])
         return real(*args, **kwargs)
 
     monkeypatch.setattr(comparison, "_run_one", recording)
