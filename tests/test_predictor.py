@@ -116,3 +116,12 @@ def test_bad_inputs_are_named(tmp_path):
     other = datasets.load("av_digits")
     with pytest.raises(ValueError, match="mismatched inputs"):
         mmkeras.Predictor(model, other)
+
+
+def test_same_seed_same_numbers_on_file_data(study, folder):
+    data = datasets.from_dataframe(folder / "table.csv", image="image", text="text",
+                                   audio="audio", name="own")  # read again from disk
+    runs = [experiments.compare(data, fusions=["concat"], seeds=[1], epochs=1, baselines=False,
+                                robustness=False, verbose=0)[0] for _ in range(2)]
+    for column in ("test_accuracy", "macro_f1", "val_accuracy"):
+        np.testing.assert_array_equal(runs[0][column], runs[1][column])
