@@ -11,6 +11,15 @@ import dataclasses
 import numpy as np
 
 
+def _check_modalities(modalities, available):
+    """`modalities` as a list (one name or several), all of them in `available`."""
+    modalities = [modalities] if isinstance(modalities, str) else list(modalities)
+    unknown = [m for m in modalities if m not in available]
+    if unknown or not modalities:
+        raise ValueError(f"Unknown modalities. Received: {modalities}; available: {available}")
+    return modalities
+
+
 @dataclasses.dataclass
 class Split:
     """One split of a dataset.
@@ -52,12 +61,7 @@ class Split:
 
     def select(self, modalities):
         """The same samples with only some modalities (e.g. a unimodal baseline)."""
-        modalities = [modalities] if isinstance(modalities, str) else list(modalities)
-        unknown = [m for m in modalities if m not in self.x]
-        if unknown or not modalities:
-            raise ValueError(
-                f"Unknown modalities. Received: {modalities}; available: {sorted(self.x)}"
-            )
+        modalities = _check_modalities(modalities, sorted(self.x))
         return Split({m: self.x[m] for m in modalities}, self.y, self.ids,
                      {m: v for m, v in self.missing.items() if m in modalities})
 
@@ -143,12 +147,7 @@ class MultimodalDataset:
 
     def select(self, modalities):
         """The same dataset with only some modalities."""
-        modalities = [modalities] if isinstance(modalities, str) else list(modalities)
-        unknown = [m for m in modalities if m not in self.input_shapes]
-        if unknown or not modalities:
-            raise ValueError(
-                f"Unknown modalities. Received: {modalities}; available: {self.modalities}"
-            )
+        modalities = _check_modalities(modalities, self.modalities)
         preprocessor = self.preprocessor.select(modalities) if self.preprocessor else None
         return dataclasses.replace(
             self, splits={k: s.select(modalities) for k, s in self.splits.items()},
