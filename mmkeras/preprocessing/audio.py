@@ -141,18 +141,19 @@ def normalize_utterance(frames, length=None, eps=1e-5):
 def pad_sequences(sequences, max_len=None, value=0.0):
     """Stacks `(frames_i, features)` arrays into `(n, max_len, features)`.
 
-    Longer sequences are cut at `max_len`. Returns `(padded, lengths)`.
+    Keras' `pad_sequences`, padding and cutting at the end (frames past a
+    clip's length read as padding). Returns `(padded, lengths)`.
     """
+    import keras
+
     if not len(sequences):
-        raise ValueError("`sequences` is empty")
+        raise ValueError("`sequences` is empty. Received: 0 sequences")
     lengths = np.array([len(s) for s in sequences])
     max_len = int(lengths.max()) if max_len is None else int(max_len)
-    features = np.asarray(sequences[0]).shape[1:]
-    out = np.full((len(sequences), max_len) + features, value, dtype="float32")
-    for i, s in enumerate(sequences):
-        n = min(len(s), max_len)
-        out[i, :n] = np.asarray(s)[:n]
-    return out, np.minimum(lengths, max_len)
+    padded = keras.utils.pad_sequences([np.asarray(s, "float32") for s in sequences],
+                                       maxlen=max_len, dtype="float32", padding="post",
+                                       truncating="post", value=value)
+    return padded, np.minimum(lengths, max_len)
 
 
 # Augmentations on tensors, for tf.data `map` (training data only).

@@ -142,14 +142,15 @@ class Vocabulary:
 
     def encode(self, token_lists, length, truncate="post"):
         """Ids padded with 0 (after the text) or truncated to `length`."""
+        import keras
+
         if truncate not in ("pre", "post"):
             raise ValueError(f"`truncate` must be 'pre' or 'post'. Received: {truncate!r}")
-        out = np.zeros((len(token_lists), length), dtype="int32")
-        for i, tokens in enumerate(token_lists):
-            ids = [self.index.get(t, OOV) for t in tokens]
-            ids = ids[:length] if truncate == "post" else ids[-length:]
-            out[i, : len(ids)] = ids
-        return out
+        ids = [[self.index.get(t, OOV) for t in tokens] for tokens in token_lists]
+        if not ids:
+            return np.zeros((0, length), dtype="int32")
+        return keras.utils.pad_sequences(ids, maxlen=length, dtype="int32", padding="post",
+                                         truncating=truncate, value=PAD)
 
     def decode(self, ids):
         return [self.tokens[i] for i in ids if i != PAD]
