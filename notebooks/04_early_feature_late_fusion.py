@@ -65,6 +65,9 @@ plt.show()
 # %%
 for line in experiments.findings(summary):
     print("-", line)
+best_late = experiments.level_leaders(summary)["decision"]["model"]
+verdict, sentence = experiments.versus(summary, best_late, "early")
+print(f"'Late fusion beats early fusion': {sentence}")
 
 # %% [markdown]
 # The committed full study (`results/av_digits/`: every fusion, three seeds, early stopping)

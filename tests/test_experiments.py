@@ -97,14 +97,23 @@ def test_unwritable_output_is_reported_before_training(tmp_path):
         experiments.compare("av_digits", out=str(blocker / "sub"))
 
 
-def test_findings_state_the_verdicts():
+def test_findings_and_versus_read_the_numbers():
     summary = pd.DataFrame({
         "model": ["image only", "audio only", "early", "late", "concat"],
         "kind": ["unimodal", "unimodal", "fusion", "fusion", "fusion"],
         "fusion": ["concat", "concat", "early", "late", "concat"],
         "test_accuracy_mean": [0.5, 0.6, 0.7, 0.65, 0.75],
-        "test_accuracy_std": [0.01] * 5,
+        "test_accuracy_std": [0.01, 0.01, 0.01, 0.03, 0.01],
     }).sort_values("test_accuracy_mean", ascending=False)
     lines = experiments.findings(summary)
-    assert "3 of 3 fusions beat it" in lines[0]
-    assert "'Late fusion beats early fusion' does not hold" in lines[2]
+    assert "3 of 3 fusions beat it" in lines[0] and "Best fusion: concat" in lines[1]
+    assert "early early 0.700" in lines[2] and "feature concat 0.750" in lines[2]
+    assert "decision late 0.650" in lines[2]
+    verdict, sentence = experiments.versus(summary, "late", "early")
+    assert verdict == "b" and "early is ahead" in sentence
+    assert experiments.versus(summary, "late", "audio only")[0] == "a"
+    assert experiments.versus(summary, "early", "late")[0] == "a"
+    close = summary.assign(test_accuracy_std=0.2)
+    assert experiments.versus(close, "late", "early")[0] == "undecided"
+    with pytest.raises(ValueError, match=r"Received: \['mean'\]"):
+        experiments.versus(summary, "mean", "early")

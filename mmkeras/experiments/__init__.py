@@ -4,7 +4,13 @@ from mmkeras.experiments.comparison import check_output_dir, compare, plan_runs
 from mmkeras.experiments.presets import PRESETS
 from mmkeras.experiments.result_store import ResultStore
 from mmkeras.experiments.standard_encoders import standard_encoders
-from mmkeras.experiments.summary import findings, markdown_table, summarize
+from mmkeras.experiments.summary import (
+    findings,
+    level_leaders,
+    markdown_table,
+    summarize,
+    versus,
+)
 
 __all__ = [
     "PRESETS",
@@ -12,8 +18,10 @@ __all__ = [
     "check_output_dir",
     "compare",
     "findings",
+    "level_leaders",
     "markdown_table",
     "plan_runs",
     "standard_encoders",
     "summarize",
+    "versus",
 ]

@@ -28,7 +28,13 @@ def _pm(mean, std, digits=3):
 
 
 def findings(summary):
-    """Plain sentences about what the table shows (the README quotes them)."""
+    """Plain sentences about what the table shows, read off the numbers.
+
+    Which modality alone does best and how many fusions beat it, the best
+    fusion, and the best fusion of each level (early, sequence, feature,
+    decision). Claims from elsewhere (e.g. "late fusion beats early
+    fusion") are tested where they are stated, with `versus`.
+    """
     lines = []
     single = summary[summary["kind"] == "unimodal"]
     fused = summary[summary["kind"] == "fusion"]
@@ -40,25 +46,52 @@ def findings(summary):
         f"Best single modality: {best_single['model']} "
         f"({_pm(best_single['test_accuracy_mean'], best_single['test_accuracy_std'])}). "
         f"{len(beating)} of {len(fused)} fusions beat it on mean test accuracy.")
-    top = fused.iloc[0]
+    top = fused.iloc[fused["test_accuracy_mean"].argmax()]
     lines.append(f"Best fusion: {top['fusion']} "
                  f"({_pm(top['test_accuracy_mean'], top['test_accuracy_std'])}).")
-    by_fusion = fused.set_index("fusion")["test_accuracy_mean"]
-    if "early" in by_fusion and "late" in by_fusion:
-        late_names = [f for f in by_fusion.index if f.startswith("late")]
-        best_late = max(late_names, key=lambda f: by_fusion[f])
-        stds = fused.set_index("fusion")["test_accuracy_std"].fillna(0)
-        spread = max(stds.get(best_late, 0), stds.get("early", 0))
-        gap = by_fusion[best_late] - by_fusion["early"]
-        if abs(gap) <= spread:
-            verdict = "cannot be decided (the gap is within one standard deviation)"
-        else:
-            verdict = "holds" if gap > 0 else "does not hold"
-        lines.append(
-            f"'Late fusion beats early fusion' {verdict} here: best late ({best_late}) "
-            f"{by_fusion[best_late]:.3f} vs early {by_fusion['early']:.3f}; "
-            f"feature-level concat {by_fusion.get('concat', float('nan')):.3f}.")
+    leaders = level_leaders(summary)
+    if len(leaders) > 1:
+        lines.append("Best of each fusion level: " + "; ".join(
+            f"{level} {row['fusion']} {_pm(row['test_accuracy_mean'], row['test_accuracy_std'])}"
+            for level, row in leaders.items()) + ".")
     return lines
+
+
+def level_leaders(summary):
+    """`{fusion level: summary row}` of the best fusion of each level in the table."""
+    from mmkeras.fusion import FUSIONS
+
+    fused = summary[summary["kind"] == "fusion"]
+    leaders = {}
+    for level in ("early", "sequence", "feature", "decision"):
+        rows = fused[[FUSIONS[f][0].fusion_level == level if f in FUSIONS else False
+                      for f in fused["fusion"]]]
+        if not rows.empty:
+            leaders[level] = rows.iloc[rows["test_accuracy_mean"].argmax()]
+    return leaders
+
+
+def versus(summary, a, b):
+    """Whether model `a` beats model `b` in the table, beyond the seed-to-seed spread.
+
+    Returns:
+        `(verdict, sentence)`: verdict `"a"` or `"b"` when one mean is higher by
+        more than the larger of the two standard deviations, `"undecided"` otherwise.
+    """
+    rows = summary.set_index("model")
+    unknown = [m for m in (a, b) if m not in rows.index]
+    if unknown:
+        raise ValueError(f"Models not in the table. Received: {unknown}; "
+                         f"the table has {list(rows.index)}")
+    ra, rb = rows.loc[a], rows.loc[b]
+    gap = ra["test_accuracy_mean"] - rb["test_accuracy_mean"]
+    spread = max(np.nan_to_num(ra.get("test_accuracy_std", 0.0)),
+                 np.nan_to_num(rb.get("test_accuracy_std", 0.0)))
+    verdict = "undecided" if abs(gap) <= spread else ("a" if gap > 0 else "b")
+    words = {"a": f"{a} is ahead", "b": f"{b} is ahead",
+             "undecided": "the gap is within one standard deviation"}[verdict]
+    return verdict, (f"{a} {_pm(ra['test_accuracy_mean'], ra.get('test_accuracy_std'))} vs "
+                     f"{b} {_pm(rb['test_accuracy_mean'], rb.get('test_accuracy_std'))}: {words}")
 
 
 def markdown_table(summary, machine=None, title=None):
