@@ -2,7 +2,8 @@
 
 - `load(name)`: `"av_digits"` (image + audio), `"emoji"` (image + text),
   `"spoken_words"` (audio), from `data/`, offline, in about a second.
-- `to_tf_dataset(split, ...)`: a `tf.data` pipeline of `({modality: x}, y)`.
+- `to_tf_dataset(split, ...)`: a `tf.data` pipeline of `({modality: x}, y)`;
+  `bucketing=True` batches sequences at their own length (`bucketing` module).
 - `from_dataframe(table, ...)`: your own image paths, texts and audio paths in a
   table; `from_folder(folder)`: one sub-folder of images per class. Both return
   the same `MultimodalDataset` as `load`, with splits and a `preprocessor`.

@@ -2,9 +2,11 @@
 
 import numpy as np
 
+from mmkeras.datasets import bucketing as bucketing_lib
+
 
 def to_tf_dataset(split, batch_size=32, shuffle=False, modalities=None, augment=None,
-                  seed=0, cache=True, drop_remainder=False):
+                  seed=0, cache=True, drop_remainder=False, bucketing=False):
     """Turns a `Split` into a batched, prefetched `tf.data.Dataset`.
 
     The order follows the keras-io recipe: `cache()` the decoded arrays, then
@@ -12,8 +14,23 @@ def to_tf_dataset(split, batch_size=32, shuffle=False, modalities=None, augment=
     (`num_parallel_calls=AUTOTUNE`, after the cache so each epoch sees new
     draws), and `prefetch`.
 
+    With `bucketing`, samples of similar length (in their variable-length
+    modalities: token ids, frames; see `mmkeras.datasets.bucketing`) are
+    batched together and each batch is cut to its own longest sample, so a
+    masked LSTM computes the steps the data holds rather than the stored
+    padding. Shuffled, every epoch the samples are shuffled, sorted (stably)
+    into geometric length buckets, cut into batches, and the batches
+    shuffled: different batches every epoch, the same for the same `seed`,
+    and as many batches as without bucketing. Not shuffled, they are sorted
+    by length. Either way the order differs from the split's (keep `ids`
+    if you predict with it), and every sample comes once per epoch. The
+    model's inputs for those modalities need a `None` steps axis (e.g.
+    `sequence_lstm(input_shape=(None, 13))`, `text_bigru(sequence_length=None)`);
+    masks make its outputs independent of the padding.
+
     Args:
-        split: A `Split` (e.g. `mmkeras.datasets.load("av_digits").train`).
+        split: A `Split` (e.g. `mmkeras.datasets.load("av_digits").train`), or
+            `(x dict, y)` arrays.
         batch_size: Samples per batch.
         shuffle: Reshuffle each epoch (use for training).
         modalities: Keep only these modalities (a unimodal baseline); default all.
@@ -25,12 +42,19 @@ def to_tf_dataset(split, batch_size=32, shuffle=False, modalities=None, augment=
         cache: Cache the dataset in memory.
         drop_remainder: Drop the last smaller batch (needed by some
             distribution strategies).
+        bucketing: `False` (every batch has the stored, full length), `True`
+            (bucket every variable-length modality), or the modality names to
+            bucket.
 
     Returns:
         A `tf.data.Dataset` whose element keys match the builder's inputs.
     """
     import tensorflow as tf
 
+    if isinstance(split, tuple):
+        from mmkeras.datasets.multimodal_dataset import Split
+
+        split = Split(*split[:2])
     if modalities is not None:
         split = split.select(modalities)
     if augment:
@@ -43,12 +67,17 @@ def to_tf_dataset(split, batch_size=32, shuffle=False, modalities=None, augment=
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"`batch_size` must be a positive integer. Received: {batch_size!r}")
     x = {k: np.asarray(v) for k, v in split.x.items()}
-    ds = tf.data.Dataset.from_tensor_slices((x, np.asarray(split.y)))
-    if cache:
-        ds = ds.cache()
-    if shuffle:
-        ds = ds.shuffle(len(split), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    y = np.asarray(split.y)
+    variable = bucketing_lib.check_bucketing(bucketing, x)
+    if variable:
+        ds = _bucketed(x, y, variable, batch_size, shuffle, seed, cache, drop_remainder)
+    else:
+        ds = tf.data.Dataset.from_tensor_slices((x, y))
+        if cache:
+            ds = ds.cache()
+        if shuffle:
+            ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
+        ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     if augment:
         import keras
 
@@ -63,3 +92,55 @@ def to_tf_dataset(split, batch_size=32, shuffle=False, modalities=None, augment=
 
         ds = ds.map(apply, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+
+def _bucketed(x, y, variable, batch_size, shuffle, seed, cache, drop_remainder):
+    """Batches of samples of similar length, each cut to its longest sample.
+
+    Shuffled: every epoch the samples are shuffled, stably sorted by length
+    bucket (so a bucket's samples come in a new random order), cut into
+    batches, and the batches shuffled. The epoch has as many batches as
+    without bucketing. Not shuffled: sorted by length.
+    """
+    import tensorflow as tf
+
+    lengths, keys = bucketing_lib.bucket_keys(x, variable)
+    buckets = bucketing_lib.bucket_ids(keys)
+    if not shuffle:  # sorted by length: each batch pads as little as possible
+        order = np.argsort(keys, kind="stable")
+        x, y, buckets = {k: v[order] for k, v in x.items()}, y[order], buckets[order]
+        lengths = {m: v[order] for m, v in lengths.items()}
+    ds = tf.data.Dataset.from_tensor_slices((x, y, lengths, buckets))
+    if cache:
+        ds = ds.cache()
+    if shuffle:
+        # One epoch at a time: shuffle, sort by bucket (stable), batch, shuffle the batches.
+        ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
+        ds = ds.batch(len(y)).map(_sort_by_bucket).unbatch()
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    ds = ds.map(_cut_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    batches = len(y) // batch_size if drop_remainder else -(-len(y) // batch_size)
+    if shuffle:
+        ds = ds.shuffle(batches, seed=seed + 1, reshuffle_each_iteration=True)
+    # Known length: Keras shows progress and does not warn at the first epoch's end.
+    return ds.apply(tf.data.experimental.assert_cardinality(batches))
+
+
+def _sort_by_bucket(features, label, lengths, buckets):
+    import tensorflow as tf
+
+    order = tf.argsort(buckets, stable=True)
+    take = lambda t: tf.gather(t, order)  # noqa: E731
+    return (tf.nest.map_structure(take, features), take(label),
+            tf.nest.map_structure(take, lengths), take(buckets))
+
+
+def _cut_batch(features, label, lengths, buckets):
+    """A batch's variable-length modalities cut to the batch's longest sample."""
+    import tensorflow as tf
+
+    features = dict(features)
+    for name, length in lengths.items():
+        features[name] = features[name][:, :tf.reduce_max(length)]
+    return features, label

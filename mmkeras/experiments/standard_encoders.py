@@ -7,7 +7,7 @@ def standard_encoders(dataset, modalities=None):
     """Fresh encoders for `dataset`'s modalities (built anew on every call).
 
     av_digits: `image_cnn` (28×28×1) and `sequence_lstm` (13 MFCCs);
-    emoji: `image_cnn` (32×32×3) and `text_bigru` (its vocabulary);
+    emoji: `image_cnn` (32×32×3) and `text_bigru` (its vocabulary, any length);
     any other dataset: picked by input kind (image → image_cnn, token ids →
     text_bigru, frames → sequence_lstm).
     """
@@ -21,7 +21,8 @@ def standard_encoders(dataset, modalities=None):
         if len(shape) == 3:
             built[m] = encoders.image_cnn(input_shape=shape)
         elif len(shape) == 1 and dataset.vocabulary is not None and m == "text":
-            built[m] = encoders.text_bigru(sequence_length=shape[0],
+            # A None length takes the stored ids and length-bucketed batches alike.
+            built[m] = encoders.text_bigru(sequence_length=None,
                                            vocab_size=len(dataset.vocabulary))
         elif len(shape) == 2:
             built[m] = encoders.sequence_lstm(input_shape=shape)

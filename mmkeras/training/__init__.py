@@ -8,12 +8,13 @@ from mmkeras.training.devices import (
     has_gpu,
     set_mixed_precision,
 )
-from mmkeras.training.fit import fit_model, predict_latency
+from mmkeras.training.fit import bucketed_modalities, fit_model, predict_latency
 from mmkeras.training.multi_worker import train_multi_worker
 from mmkeras.training.seeding import seed_everything
 
 __all__ = [
     "RunProgress",
+    "bucketed_modalities",
     "device_summary",
     "distribution_strategy",
     "fit_model",

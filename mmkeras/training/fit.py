@@ -2,13 +2,16 @@
 
 import time
 
+import numpy as np
+
 from mmkeras.input_check import check_inputs
 from mmkeras.timing import median_seconds
 from mmkeras.training.callbacks import RunProgress, standard_callbacks
 
 
 def fit_model(model, train, validation=None, epochs=10, batch_size=64, run_dir=None,
-              patience=5, verbose=0, tensorboard=False, checkpoint=True):
+              patience=5, verbose=0, tensorboard=False, checkpoint=True, bucketing=True,
+              seed=None):
     """Trains `model` and returns `(history dict, seconds, epochs run)`.
 
     Args:
@@ -25,6 +28,16 @@ def fit_model(model, train, validation=None, epochs=10, batch_size=64, run_dir=N
         verbose: Keras verbosity.
         tensorboard: Also write TensorBoard logs.
         checkpoint: Save the best model to `run_dir/best.keras`.
+        bucketing: For NumPy inputs: train on length-bucketed batches, each
+            padded to its own longest sequence
+            (`mmkeras.datasets.to_tf_dataset(..., bucketing=...)`), for every
+            variable-length modality (token ids, frames) whose model input has
+            a `None` steps axis; validation batches are sorted by length. The
+            results do not depend on it (masks), the time does. `False`: Keras
+            batches the arrays as given (padded to the stored length).
+            A `tf.data.Dataset` is used as given.
+        seed: Shuffle seed of the bucketed batches; `None` draws one from
+            NumPy's global generator (set by `seed_everything`).
 
     A run resumed from `run_dir` after a crash reports the whole run: the
     history, seconds and epochs before the restart are added to this call's
@@ -35,8 +48,20 @@ def fit_model(model, train, validation=None, epochs=10, batch_size=64, run_dir=N
     train, validation = _as_arrays(train), _as_arrays(validation)
     if isinstance(train, tuple):
         check_inputs(model, *train[:2])
-        x, y = train
-        fit_args = dict(x=x, y=y, batch_size=batch_size)
+        x, y = train[:2]
+        variable = bucketed_modalities(model, x) if bucketing else []
+        if variable:
+            from mmkeras.datasets import to_tf_dataset
+
+            if seed is None:
+                seed = int(np.random.randint(2**31 - 1))
+            fit_args = dict(x=to_tf_dataset((x, y), batch_size, shuffle=True, seed=seed,
+                                            bucketing=variable), shuffle=False)
+            if isinstance(validation, tuple):
+                check_inputs(model, *validation[:2])
+                validation = to_tf_dataset(validation[:2], batch_size, bucketing=variable)
+        else:
+            fit_args = dict(x=x, y=y, batch_size=batch_size)
     else:
         check_inputs(model, train)  # a tf.data.Dataset: its element spec
         # A tf.data pipeline shuffles itself (to_tf_dataset(shuffle=True)).
@@ -58,6 +83,23 @@ def fit_model(model, train, validation=None, epochs=10, batch_size=64, run_dir=N
         history = {k: progress.previous_history.get(k, []) + list(history.get(k, []))
                    for k in {**progress.previous_history, **history}}
     return history, seconds, len(history.get("loss", []))
+
+
+def bucketed_modalities(model, x):
+    """The modalities of `x` that can be batched at their own length for `model`.
+
+    Variable-length arrays (token ids, frames: see
+    `mmkeras.datasets.bucketing`) whose model input has a `None` steps axis;
+    an input of fixed length (e.g. `text_bigru(sequence_length=16)`) keeps
+    the stored length.
+    """
+    from mmkeras.datasets.bucketing import is_variable_length
+
+    names = getattr(model, "input_names", None) or [t.name for t in model.inputs]
+    shapes = dict(zip(names, (tuple(t.shape) for t in model.inputs)))
+    return sorted(m for m, v in x.items()
+                  if is_variable_length(v) and m in shapes and len(shapes[m]) == np.ndim(v)
+                  and shapes[m][1] is None)
 
 
 def _as_arrays(data):
