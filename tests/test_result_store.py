@@ -234,3 +234,21 @@ def test_a_crash_between_writes_leaves_no_half_file(tmp_path, monkeypatch):
     assert open(os.path.join(out, "results_runs.csv"), "rb").read() == first
     monkeypatch.undo()
     assert [r["run"] for r in ResultStore(out).rows] == ["d|a|seed=0|fold=0"]
+
+
+@pytest.mark.parametrize(
+    "change, named",
+    [
+        ({"batch_size": 0}, "Received: batch_size=0"),
+        ({"patience": -1}, "Received: patience=-1"),
+        ({"train_limit": 0}, "Received: train_limit=0"),
+        ({"cv_folds": 1}, "Received: cv_folds=1"),
+        ({"cv_folds": 0}, "Received: cv_folds=0"),
+        ({"robustness": "yes"}, "Received: robustness='yes'"),
+    ],
+)
+def test_study_settings_that_would_be_ignored_are_refused(small, tmp_path, trained, change,
+                                                          named):
+    with pytest.raises(ValueError, match=named):
+        experiments.compare(small, out=str(tmp_path / "s"), **{**STUDY, **change})
+    assert trained == []

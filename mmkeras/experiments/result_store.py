@@ -169,13 +169,33 @@ def dataset_fingerprint(data):
     return digest.hexdigest()[:16]
 
 
+def _check_setting(name, value):
+    """Raises for a study setting that would be ignored or crash later (`cv_folds=1`, ...)."""
+    from mmkeras import validation
+
+    if name in ("epochs", "batch_size"):
+        return validation.check_positive_int(name, value)
+    if name == "patience":
+        return validation.check_non_negative_int(name, value, allow_none=True)
+    if name == "train_limit":  # 0 would silently mean "all of it"
+        return validation.check_positive_int(name, value, allow_none=True)
+    if name == "cv_folds":  # 0 would silently mean the fixed split; 1 fold cannot validate
+        return validation.check_int(name, value, minimum=2, allow_none=True)
+    if name == "robustness":
+        return validation.check_bool(name, value)
+    return value
+
+
 def study_settings(data, **settings):
     """The settings that change a study's results, for `ResultStore(settings=...)`.
 
     Describes `data` (name, classes, input shapes, split sizes and a
     fingerprint of its arrays) and adds the keyword arguments as given
-    (epochs, patience, batch size, encoders, options...).
+    (epochs, patience, batch size, encoders, options...), after checking
+    those it knows (`epochs`, `batch_size`, `patience`, `train_limit`,
+    `cv_folds`, `robustness`): a bad value raises a `ValueError` naming it.
     """
+    settings = {name: _check_setting(name, value) for name, value in settings.items()}
     described = {
         "dataset": data.name,
         "classes": list(data.class_names),
