@@ -17,7 +17,6 @@ import os
 import resource
 import subprocess
 import sys
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, os.path.dirname(__file__))
@@ -25,10 +24,10 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 def measure(fusion, steps=20):
     import keras
-    import numpy as np
 
     import mmkeras
     from mmkeras import datasets, encoders
+    from mmkeras.timing import median_seconds
 
     ds = datasets.load("av_digits")
     x, y = ds.train.x, ds.train.y
@@ -41,38 +40,29 @@ def measure(fusion, steps=20):
         fusion=fusion, num_classes=10)
     batch = {k: v[:64] for k, v in x.items()}
     model.train_on_batch(batch, y[:64])  # build the train function
-    times = []
-    for i in range(steps):
-        start = time.perf_counter()
+    batches = iter(range(1, steps + 1))
+
+    def step():
+        i = next(batches) % (len(y) // 64)
         model.train_on_batch({k: v[64 * i:64 * (i + 1)] for k, v in x.items()},
                              y[64 * i:64 * (i + 1)])
-        times.append(time.perf_counter() - start)
+
     one = {k: v[:1] for k, v in x.items()}
     many = {k: v[:256] for k, v in x.items()}
-    model.predict_on_batch(one)
-    model.predict_on_batch(many)
-    single, batched = [], []
-    for _ in range(30):
-        start = time.perf_counter()
-        model.predict_on_batch(one)
-        single.append(time.perf_counter() - start)
-    for _ in range(5):
-        start = time.perf_counter()
-        model.predict_on_batch(many)
-        batched.append((time.perf_counter() - start) / 256)
     return {
         "fusion": fusion,
         "parameters": model.count_params(),
         "fusion_parameters": mmkeras.fusion.fusion_layer(model).count_params(),
-        "train_step_ms": 1000 * float(np.median(times)),
-        "latency_1_ms": 1000 * float(np.median(single)),
-        "latency_per_sample_batch256_ms": 1000 * float(np.median(batched)),
+        "train_step_ms": 1000 * median_seconds(step, repeats=steps - 1),
+        "latency_1_ms": 1000 * median_seconds(lambda: model.predict_on_batch(one), 30),
+        "latency_per_sample_batch256_ms": 1000 * median_seconds(
+            lambda: model.predict_on_batch(many), 5) / 256,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 
 
 def tensor_growth():
-    from mmkeras.fusion import LowRankFusion, TensorFusion
+    from mmkeras.fusion import TensorFusion
 
     rows = []
     for modalities in (2, 3, 4):

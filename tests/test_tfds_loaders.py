@@ -21,11 +21,11 @@ def _no_network(monkeypatch):
 
 
 def test_av_mnist_from_mock_data():
-    with tfds.testing.mock_data(num_examples=60):
+    with tfds.testing.mock_data(num_examples=200):  # a stratified test split needs >= 10
         ds = tfds_loaders.load_tfds_av_mnist(data_dir="/nonexistent", max_frames=40)
     assert ds.input_shapes == {"image": (28, 28, 1), "audio": (None, 13)}
     total = sum(len(s) for s in ds.splits.values())
-    assert total == 60
+    assert total == 200
     assert ds.train.x["image"].shape[1:] == (28, 28, 1)
     assert ds.train.x["audio"].shape[1:] == (40, 13)
 

@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 
+from mmkeras.datasets.splits import stratified_split
 from mmkeras.preprocessing import audio as audio_lib
 from mmkeras.preprocessing.preprocessor import Preprocessor, _is_missing
 from mmkeras.preprocessing.text import Vocabulary, tokenize
@@ -276,8 +277,6 @@ def _assign_splits(table, split, labels, issues, seed):
 
 
 def _stratified(labels, fractions, rows, seed):
-    from sklearn.model_selection import train_test_split
-
     fractions = _check_fractions(fractions)
     y = np.array([labels[r] for r in rows])
     values, counts = np.unique(y, return_counts=True)
@@ -288,16 +287,11 @@ def _stratified(labels, fractions, rows, seed):
     names = np.empty(len(labels), dtype=object)
     names[:] = "skipped"
     try:
-        rest, test = train_test_split(rows, test_size=fractions[2], stratify=y,
-                                      random_state=seed)
-        y_rest = np.array([labels[r] for r in rest])
-        train, validation = train_test_split(rest, test_size=fractions[1] / (1 - fractions[2]),
-                                             stratify=y_rest, random_state=seed)
+        names[rows] = stratified_split(y, seed, fractions)
     except ValueError as err:
         raise ValueError(f"Cannot split {len(rows)} rows of {len(values)} classes with "
                          f"split={fractions}: {err}. Give validation and test larger "
                          "fractions, or a split column.") from err
-    names[train], names[validation], names[test] = "train", "validation", "test"
     return names
 
 

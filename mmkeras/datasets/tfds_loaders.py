@@ -98,7 +98,7 @@ def load_tfds_av_mnist(data_dir=None, download=True, seed=0, max_frames=100):
     images = {s: _to_numpy(load_tfds("mnist", s, data_dir, download), ["image", "label"])
               for s in ("train", "test")}
     labels = np.asarray(speech["label"], dtype="int32")
-    split = stratified_split(labels, rng)
+    split = stratified_split(labels, seed)
     frames = []
     for wave in speech["audio"]:
         wave = np.asarray(wave, dtype="float32")

@@ -65,9 +65,8 @@ def area_under_curve(levels, accuracies):
     span = levels[-1] - levels[0]
     if span == 0:
         return float(accuracies[0])
-    x = (levels - levels[0]) / span
-    y = np.asarray(accuracies, dtype="float64")
-    return float(np.sum((y[1:] + y[:-1]) / 2 * np.diff(x)))
+    return float(np.trapezoid(np.asarray(accuracies, dtype="float64"),
+                              (levels - levels[0]) / span))
 
 
 def missing_modality_accuracy(model, x, y=None, modality=None):
