@@ -6,7 +6,8 @@
 - `mmkeras.encoders`, `mmkeras.fusion`, `mmkeras.layers`: the parts.
 - `mmkeras.datasets`, `mmkeras.preprocessing`: offline data and readers.
 - `mmkeras.training`, `mmkeras.evaluation`, `mmkeras.experiments`: fitting, scoring, comparing.
-- `mmkeras.export`: SavedModel and TFLite.
+- `mmkeras.export`: SavedModel and TFLite (every model, quantised);
+  `mmkeras.compression`: pruning and distillation.
 - `Predictor(model, dataset)`, `load_predictor(path)`: a model saved with its
   preprocessor, predicting class names from raw files, strings and arrays.
 
@@ -27,7 +28,7 @@ from mmkeras.predictor import Predictions, Predictor, load_predictor, save_predi
 from mmkeras.conv_lstm_classifier import conv_lstm_classifier
 
 # Loaded on first attribute access (PEP 562).
-_LAZY_SUBMODULES = ("datasets", "evaluation", "experiments", "export", "plots",
+_LAZY_SUBMODULES = ("compression", "datasets", "evaluation", "experiments", "export", "plots",
                     "preprocessing", "timing", "training", "validation")
 
 
@@ -49,6 +50,7 @@ __all__ = [
     "build_model",
     "check_inputs",
     "classification_head",
+    "compression",
     "conv_lstm_classifier",
     "datasets",
     "encoders",
