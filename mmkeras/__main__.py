@@ -434,8 +434,8 @@ def main(argv=None):
         if debug:
             raise
         message = " ".join(str(err).split()) or type(err).__name__
-        if len(message) > 600:
-            message = message[:600] + " ..."
+        if len(message) > 4000:  # a deep Keras message; --debug shows all of it
+            message = message[:4000] + " ..."
         print(f"{parser.prog}: error: {message} (--debug shows the traceback)", file=sys.stderr)
         return 2
 

@@ -246,3 +246,17 @@ def test_debug_shows_the_traceback(tiny_model, monkeypatch, capsys):
     assert "error: data/av_digits.npz is damaged (--debug shows the traceback)" in err
     with pytest.raises(ValueError, match="damaged"):
         main(argv + ["--debug"])
+
+
+def test_an_output_folder_of_another_study_is_refused_in_one_line(tmp_path, capsys):
+    import json
+
+    out = tmp_path / "study"
+    out.mkdir()
+    (out / "settings.json").write_text(json.dumps({"epochs": 2}))
+    code, err = _run_cli(["compare", "--fusions", "concat", "--seeds", "0", "--epochs", "3",
+                          "--out", str(out)], tmp_path, capsys)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1 and "Traceback" not in err
+    assert "epochs: 2 before, now 3" in lines[0] and "new output folder" in lines[0]
+    assert sorted(p.name for p in out.iterdir()) == ["settings.json"]  # nothing trained
