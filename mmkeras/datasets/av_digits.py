@@ -5,6 +5,7 @@ import numpy as np
 from mmkeras import validation
 from mmkeras.datasets.multimodal_dataset import MultimodalDataset, Split
 from mmkeras.datasets.paths import data_file
+from mmkeras.datasets.ragged import unpack_ragged
 from mmkeras.preprocessing.preprocessor import Preprocessor
 
 DESCRIPTION = (
@@ -72,20 +73,16 @@ def load_av_digits(image_energy_removed=0.75, audio_noise=2.5, seed=0):
     split = raw["split"]
     images, _ = remove_image_energy(images, image_energy_removed, images[split == "train"])
 
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    frames = raw["audio_frames"]
-    train_frames = np.concatenate(
-        [frames[s:s + n] for s, n, sp in zip(starts, lengths, split) if sp == "train"]
-    )
+    clips = unpack_ragged(raw["audio_frames"], lengths)
+    train_frames = np.concatenate([c for c, sp in zip(clips, split) if sp == "train"])
     mean, std = train_frames.mean(0), train_frames.std(0)
     rng = np.random.default_rng(seed)
-    max_len = int(lengths.max())
-    audio = np.zeros((len(lengths), max_len, frames.shape[1]), dtype="float32")
-    for i, (s, n) in enumerate(zip(starts, lengths)):
-        clip = (frames[s:s + n] - mean) / std
+    audio = np.zeros((len(lengths), int(lengths.max()), train_frames.shape[1]), dtype="float32")
+    for i, clip in enumerate(clips):
+        clip = (clip - mean) / std
         if audio_noise:
             clip = clip + rng.normal(0, audio_noise, clip.shape)
-        audio[i, :n] = clip
+        audio[i, :len(clip)] = clip
     labels = raw["label"].astype("int32")
     ids = np.arange(len(labels)).astype(str)
     splits = {

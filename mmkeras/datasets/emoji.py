@@ -5,6 +5,7 @@ import numpy as np
 from mmkeras import validation
 from mmkeras.datasets.multimodal_dataset import MultimodalDataset, Split
 from mmkeras.datasets.paths import data_file
+from mmkeras.datasets.ragged import unpack_ragged
 from mmkeras.preprocessing.preprocessor import Preprocessor
 from mmkeras.preprocessing.text import Vocabulary, tokenize
 
@@ -110,9 +111,8 @@ def _speech(unified, max_frames):
             raise ValueError("data/emoji_speech.npz does not match data/emoji.npz; rebuild both "
                              "with scripts/build_data.py")
         frames, lengths = npz["frames"].astype("float32"), npz["lengths"]
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     out = np.zeros((len(lengths), max_frames, frames.shape[1]), dtype="float32")
-    for i, (s, n) in enumerate(zip(starts, lengths)):
-        n = min(int(n), max_frames)
-        out[i, :n] = normalize_utterance(frames[s:s + n])
+    for i, clip in enumerate(unpack_ragged(frames, lengths)):
+        clip = clip[:max_frames]
+        out[i, :len(clip)] = normalize_utterance(clip)
     return out
