@@ -12,10 +12,12 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
 
 
-def test_there_are_eight_notebooks_each_with_a_source():
-    assert len(NOTEBOOKS) == 8
-    for notebook in NOTEBOOKS:
-        assert notebook.with_suffix(".py").exists(), notebook.name
+def test_every_notebook_has_its_source_and_every_source_its_notebook():
+    sources = sorted((ROOT / "notebooks").glob("[0-9]*.py"))
+    assert len(NOTEBOOKS) >= 8
+    assert [p.stem for p in NOTEBOOKS] == [p.stem for p in sources]
+    numbers = [p.stem.split("_")[0] for p in NOTEBOOKS]
+    assert len(set(numbers)) == len(numbers), f"two notebooks share a number: {numbers}"
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
