@@ -33,21 +33,28 @@ class Split:
             absent for the sample (its input is then all zeros, as in the
             robustness checks and `ModalityDropout`). Modalities never missing
             may be left out.
+        targets: `{task: integer labels}`, extra label columns for
+            multi-task models (e.g. emoji `subcategory` beside the
+            `category` in `y`); empty for single-task data. `y` stays the
+            main label everywhere else; `labels(main)` gives all of them.
     """
 
     x: dict
     y: np.ndarray
     ids: np.ndarray = None
     missing: dict = None
+    targets: dict = None
 
     def __post_init__(self):
         self.y = np.asarray(self.y)
         self.ids = (np.arange(len(self.y)).astype(str) if self.ids is None
                     else np.asarray(self.ids).astype(str))
         self.missing = {m: np.asarray(v, dtype=bool) for m, v in (self.missing or {}).items()}
+        self.targets = {t: np.asarray(v) for t, v in (self.targets or {}).items()}
         sizes = {k: len(v) for k, v in self.x.items()}
         sizes.update(labels=len(self.y), ids=len(self.ids))
         sizes.update({f"missing[{m}]": len(v) for m, v in self.missing.items()})
+        sizes.update({f"targets[{t}]": len(v) for t, v in self.targets.items()})
         if len(set(sizes.values())) > 1:
             raise ValueError(f"Every array of a split needs the same number of samples. "
                              f"Received: {sizes}")
@@ -59,17 +66,25 @@ class Split:
     def modalities(self):
         return list(self.x)
 
+    def labels(self, main="label"):
+        """`{main: y, **targets}`: every label column, keyed by task (multi-task `fit`)."""
+        if main in self.targets:
+            raise ValueError(f"The main task's name is also an extra target. Received: "
+                             f"main={main!r}; targets: {sorted(self.targets)}")
+        return {main: self.y, **self.targets}
+
     def select(self, modalities):
         """The same samples with only some modalities (e.g. a unimodal baseline)."""
         modalities = _check_modalities(modalities, sorted(self.x))
         return Split({m: self.x[m] for m in modalities}, self.y, self.ids,
-                     {m: v for m, v in self.missing.items() if m in modalities})
+                     {m: v for m, v in self.missing.items() if m in modalities}, self.targets)
 
     def subset(self, index):
         """The samples at `index` (integer indices or a boolean mask)."""
         index = np.asarray(index)
         return Split({k: v[index] for k, v in self.x.items()}, self.y[index], self.ids[index],
-                     {m: v[index] for m, v in self.missing.items()})
+                     {m: v[index] for m, v in self.missing.items()},
+                     {t: v[index] for t, v in self.targets.items()})
 
     def take(self, n, seed=0):
         """A random subset of `n` samples, in their original order (for quick runs)."""
@@ -85,11 +100,19 @@ class Split:
                      np.concatenate([s.y for s in splits]),
                      np.concatenate([s.ids for s in splits]),
                      {m: np.concatenate([s.missing.get(m, np.zeros(len(s), bool)) for s in splits])
-                      for m in set().union(*(s.missing for s in splits))})
+                      for m in set().union(*(s.missing for s in splits))},
+                     _concatenate_targets(splits))
 
     def missing_counts(self):
         """`{modality: samples where it is missing}`."""
         return {m: int(v.sum()) for m, v in self.missing.items()}
+
+
+def _concatenate_targets(splits):
+    names = [sorted(s.targets) for s in splits]
+    if any(n != names[0] for n in names):
+        raise ValueError(f"Splits with different extra targets cannot be joined. Received: {names}")
+    return {t: np.concatenate([s.targets[t] for s in splits]) for t in names[0]}
 
 
 @dataclasses.dataclass
@@ -109,6 +132,10 @@ class MultimodalDataset:
             files.
         report: What reading the data found: `{"rows": n, "missing": {modality:
             count}, "skipped": {row: reason}}` (empty for embedded data).
+        label: Name of the main label (`Split.y`), the key of its output in
+            a multi-task model.
+        target_names: `{task: class names}` of the splits' extra targets
+            (`Split.targets`); empty for single-task data.
     """
 
     name: str
@@ -119,6 +146,8 @@ class MultimodalDataset:
     description: str = ""
     preprocessor: object = None
     report: dict = dataclasses.field(default_factory=dict)
+    label: str = "label"
+    target_names: dict = dataclasses.field(default_factory=dict)
 
     @property
     def train(self):
@@ -139,6 +168,12 @@ class MultimodalDataset:
     @property
     def num_classes(self):
         return len(self.class_names)
+
+    @property
+    def tasks(self):
+        """`{task: number of classes}`: the main label first, then the extra targets."""
+        return {self.label: self.num_classes,
+                **{t: len(names) for t, names in self.target_names.items()}}
 
     @property
     def skipped(self):
