@@ -107,7 +107,8 @@ def _compare(args, parser):
           f"{format_device_summary()}; results in {out}/", flush=True)
     _, summary = compare(data, fusions=args.fusions, seeds=args.seeds, epochs=args.epochs,
                          preset=args.preset, out=out, cv_folds=args.cv,
-                         robustness=not args.no_robustness, save_models=not args.no_models)
+                         robustness=not args.no_robustness, save_models=not args.no_models,
+                         bucketing=not args.no_bucketing)
     print()
     print(markdown_table(summary))
     kept = "" if args.no_models else f", the trained models in {out}/models/"
@@ -139,7 +140,8 @@ def _train(args, parser):
                         modality_dropout=args.modality_dropout)
     _, seconds, epochs_run = fit_model(
         model, (data.train.x, data.train.y), (data.validation.x, data.validation.y),
-        epochs=args.epochs, patience=args.patience, verbose=args.verbose)
+        epochs=args.epochs, patience=args.patience, verbose=args.verbose,
+        bucketing=not args.no_bucketing, seed=args.seed)
     if data.preprocessor is not None:
         Predictor(model, data).save(args.out)
     else:
@@ -347,6 +349,9 @@ def build_parser():
                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--debug", action="store_true",
                         help="show the Python traceback of an error (anywhere on the line)")
+    parser.add_argument("--tf-logs", action="store_true",
+                        help="show TensorFlow's own log lines (hidden by default; or set "
+                             "TF_CPP_MIN_LOG_LEVEL=0)")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("compare", help="fusion comparison study (default: quick, av_digits)")
     _add_data_options(p)
@@ -357,6 +362,8 @@ def build_parser():
     p.add_argument("--cv", type=_folds, help="k-fold cross-validation instead of the fixed split")
     p.add_argument("--no-robustness", action="store_true")
     p.add_argument("--no-models", action="store_true", help="do not keep the trained models")
+    p.add_argument("--no-bucketing", action="store_true",
+                   help="pad every batch to the stored length (default: length-bucketed batches)")
     p.add_argument("--out", help="output folder (default mmkeras-results/DATASET)")
     p.set_defaults(run=_compare)
     p = sub.add_parser("train", help="train one model and save it with its preprocessor")
@@ -366,6 +373,8 @@ def build_parser():
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--patience", type=_non_negative_int, default=4)
     p.add_argument("--modality-dropout", type=_rate, default=0.0)
+    p.add_argument("--no-bucketing", action="store_true",
+                   help="pad every batch to the stored length (default: length-bucketed batches)")
     p.add_argument("--seed", type=_non_negative_int, default=0)
     p.add_argument("--verbose", type=int, default=0)
     p.add_argument("--out", default="model.keras")
@@ -421,7 +430,10 @@ def _user_errors():
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
-    argv = [a for a in argv if a != "--debug"]
+    argv = [a for a in argv if a not in ("--debug", "--tf-logs")]
+    from mmkeras import tf_logging  # TensorFlow's lines were hidden on import unless asked for
+
+    tf_logging.quiet_python_loggers()
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "epochs", None) is not None and args.epochs < 1:

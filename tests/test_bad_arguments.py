@@ -76,6 +76,9 @@ CASES = {
         lambda: mmkeras.build_model(_encoders(), modality_dropout=-0.5), "modality_dropout=-0.5"),
     "build_model learning_rate": (lambda: mmkeras.build_model(_encoders(), learning_rate=0),
                                   "learning_rate=0"),
+    "build_model steps_per_execution": (
+        lambda: mmkeras.build_model(_encoders(), steps_per_execution=0),
+        "steps_per_execution=0"),
     "build_model learning_rate nan": (
         lambda: mmkeras.build_model(_encoders(), learning_rate=NAN), "learning_rate=nan"),
     # loaders (checked before any file is read or any network is tried)

@@ -151,3 +151,20 @@ def test_fit_model_same_seed_same_losses_and_off_is_keras_fit():
     keras_fit = model.fit(x, y, validation_data=(x, y), epochs=2, batch_size=16, verbose=0)
     np.testing.assert_allclose(off["loss"], keras_fit.history["loss"], rtol=1e-6)
     np.testing.assert_allclose(off["val_loss"], keras_fit.history["val_loss"], rtol=1e-6)
+
+
+def test_steps_per_execution_makes_the_same_updates():
+    x, _, _ = _sequences(n=64)
+    y = np.arange(64) % 3
+    losses = []
+    for steps in (1, 4):
+        training.seed_everything(2)
+        model = mmkeras.build_model(
+            {"image": encoders.image_cnn(input_shape=(8, 8, 1), filters=(4,), embedding_dim=8),
+             "audio": encoders.sequence_lstm(input_shape=(None, 4), units=8)},
+            num_classes=3, head_units=(8,), steps_per_execution=steps)
+        assert model.steps_per_execution == steps
+        history, _, _ = training.fit_model(model, (x, y), epochs=2, batch_size=16, seed=0,
+                                           patience=None, checkpoint=False)
+        losses.append(history["loss"])
+    np.testing.assert_allclose(losses[0], losses[1], rtol=1e-5)

@@ -17,9 +17,10 @@ def test_info(capsys):
 def test_compare_writes_table_and_figures(tmp_path, capsys):
     out = tmp_path / "study"
     assert main(["compare", "--fusions", "concat,late", "--seeds", "0", "--epochs", "1",
-                 "--no-robustness", "--out", str(out)]) == 0
+                 "--no-robustness", "--no-bucketing", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "| concat |" in printed and "| image only |" in printed
+    assert '"bucketing": false' in (out / "settings.json").read_text()
     for name in ("results.csv", "results.md", "accuracy.png", "training_curves.png"):
         assert (out / name).exists(), name
 
