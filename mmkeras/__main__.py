@@ -349,9 +349,6 @@ def build_parser():
                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--debug", action="store_true",
                         help="show the Python traceback of an error (anywhere on the line)")
-    parser.add_argument("--tf-logs", action="store_true",
-                        help="show TensorFlow's own log lines (hidden by default; or set "
-                             "TF_CPP_MIN_LOG_LEVEL=0)")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("compare", help="fusion comparison study (default: quick, av_digits)")
     _add_data_options(p)
@@ -430,10 +427,7 @@ def _user_errors():
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
-    argv = [a for a in argv if a not in ("--debug", "--tf-logs")]
-    from mmkeras import tf_logging  # TensorFlow's lines were hidden on import unless asked for
-
-    tf_logging.quiet_python_loggers()
+    argv = [a for a in argv if a != "--debug"]
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "epochs", None) is not None and args.epochs < 1:
