@@ -120,6 +120,51 @@ print(f"best checkpoint, test accuracy {best.evaluate(test.x, test.y, verbose=0)
 training.set_mixed_precision("float32")
 
 # %% [markdown]
+# ## Sequences at their own length: bucketed batches
+#
+# The spoken digits have 6 to 92 MFCC frames (median 17), stored padded to 92. The mask keeps
+# the LSTM's answer right, but it still computes all 92 steps of every sample. Batching
+# samples of similar length together and cutting each batch to its own longest sample
+# (`to_tf_dataset(..., bucketing=True)`: shuffle, sort into length buckets, batch, shuffle the
+# batches) does far less work for the same result. `fit_model` and `compare` do this by
+# default for NumPy inputs (`bucketing=False` turns it off). The model's sequence input needs
+# a `None` length: `sequence_lstm(input_shape=(None, 13))`, `text_bigru(sequence_length=None)`.
+
+# %%
+audio_only = train.select("audio")
+padded = datasets.to_tf_dataset(audio_only, batch_size=64, shuffle=True, seed=0)
+bucketed = datasets.to_tf_dataset(audio_only, batch_size=64, shuffle=True, seed=0,
+                                  bucketing=True)
+for name, pipeline in [("padded to the maximum", padded), ("bucketed", bucketed)]:
+    widths = [int(x["audio"].shape[1]) for x, _ in pipeline]
+    print(f"{name:>22}: {len(widths)} batches, frames per batch {widths[:8]} ..., "
+          f"{sum(widths) / len(widths):.1f} on average")
+
+# %% [markdown]
+# The same model trained on each, one epoch to compile, then timed epochs:
+
+# %%
+def seconds_per_epoch(pipeline, epochs=1 if SMOKE else 2):
+    training.seed_everything(0)
+    model = mmkeras.build_model({"audio": encoders.sequence_lstm(input_shape=(None, 13))},
+                                num_classes=ds.num_classes)
+    model.fit(pipeline, epochs=1, verbose=0)  # compile and trace
+    start = time.perf_counter()
+    model.fit(pipeline, epochs=epochs, verbose=0)
+    return (time.perf_counter() - start) / epochs
+
+
+times = {name: seconds_per_epoch(p) for name, p in [("padded", padded), ("bucketed", bucketed)]}
+print(f"audio-only LSTM, {len(audio_only)} samples: padded {times['padded']:.2f} s per epoch, "
+      f"bucketed {times['bucketed']:.2f} s ({times['padded'] / times['bucketed']:.1f}x faster)")
+
+# %% [markdown]
+# Predictions do not depend on the batch a sample lands in (the masks see to it;
+# `tests/test_bucketing.py` checks it for recurrent, early and cross-attention models), so the
+# results are the same up to the order of the training batches. For small models
+# `build_model(..., steps_per_execution=4)` saves a little more: Keras runs 4 batches per call
+# of the compiled step. `benchmarks/results/bucketing.md` has the measurements.
+#
 # ## More than one machine
 #
 # Keras 3's `fit` does not run under `MultiWorkerMirroredStrategy`; `training.train_multi_worker`
@@ -130,7 +175,8 @@ training.set_mixed_precision("float32")
 #
 # The same few calls adapt to the hardware: `set_mixed_precision("auto")`,
 # `distribution_strategy("auto")`, a batch size chosen from the device; the callbacks make a
-# long run safe to interrupt.
+# long run safe to interrupt. On a CPU, batches at their own length (`bucketing=True`) spare
+# the recurrent encoders the padding.
 #
 # ## Exercises
 #
@@ -138,3 +184,5 @@ training.set_mixed_precision("float32")
 # 2. Remove the `Interrupt` callback and delete `run_dir`: how many epochs does early
 #    stopping keep?
 # 3. Read `history.csv` in `run_dir` with pandas and plot the validation loss.
+# 4. Time the bucketed and padded pipelines with the concat model (image + audio). Why is the
+#    gain smaller than for the audio-only model?
