@@ -8,6 +8,7 @@
 - `mmkeras.training`, `mmkeras.evaluation`, `mmkeras.experiments`: fitting, scoring, comparing.
 - `mmkeras.export`: SavedModel and TFLite (every model, quantised);
   `mmkeras.compression`: pruning and distillation.
+- `mmkeras.tasks`: matching and retrieval (dual encoder, matcher, `Retriever`).
 - `Predictor(model, dataset)`, `load_predictor(path)`: a model saved with its
   preprocessor, predicting class names from raw files, strings and arrays.
 
@@ -17,6 +18,10 @@ that building a model does not import pandas or matplotlib.
 """
 
 import importlib
+
+from mmkeras import tf_logging
+
+tf_logging.import_tensorflow_quietly()
 
 __version__ = "0.1.0"
 
@@ -29,7 +34,7 @@ from mmkeras.conv_lstm_classifier import conv_lstm_classifier
 
 # Loaded on first attribute access (PEP 562).
 _LAZY_SUBMODULES = ("compression", "datasets", "evaluation", "experiments", "export", "plots",
-                    "preprocessing", "timing", "training", "validation")
+                    "preprocessing", "tasks", "timing", "training", "validation")
 
 
 def __getattr__(name):
@@ -63,5 +68,6 @@ __all__ = [
     "load_predictor",
     "preprocessing",
     "save_predictor",
+    "tasks",
     "training",
 ]
