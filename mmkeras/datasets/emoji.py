@@ -23,7 +23,8 @@ LABELS = ("category", "subcategory")
 
 
 def load_emoji(label="category", styles=STYLES, sequence_length=16, image_size=32,
-               text="name+short_names", speech=False, max_frames=150):
+               text="name+short_names", speech=False, max_frames=150, tokenizer="regexp",
+               extra_labels=()):
     """Loads `emoji` as a `MultimodalDataset` with inputs `image` and `text`.
 
     Args:
@@ -37,6 +38,13 @@ def load_emoji(label="category", styles=STYLES, sequence_length=16, image_size=3
             random English voice) of the emoji's first short name, as 13 MFCCs
             per 10 ms frame, normalised per utterance and zero-padded.
         max_frames: Speech frames kept per clip (longer clips are cut).
+        extra_labels: Other label columns to carry for multi-task models,
+            e.g. `("subcategory",)` beside `label="category"`: each split's
+            `targets[name]`, with class names in the dataset's
+            `target_names[name]` (`split.y` stays `label`).
+        tokenizer: `"regexp"` (words) or `"characters"`: a character
+            vocabulary knows the letters of names never seen in training,
+            where unseen words become out-of-vocabulary (`tokenize`).
 
     Returns:
         Splits with `x = {"image": (n, s, s, 3) float32 in [0, 1],
@@ -49,6 +57,14 @@ def load_emoji(label="category", styles=STYLES, sequence_length=16, image_size=3
     image_size = validation.check_positive_int("image_size", image_size)
     speech = validation.check_bool("speech", speech)
     max_frames = validation.check_positive_int("max_frames", max_frames)
+    if tokenizer not in ("regexp", "characters"):
+        raise ValueError(f"Unknown tokenizer. Received: tokenizer={tokenizer!r}; expected "
+                         "'regexp' or 'characters'")
+    extra_labels = [extra_labels] if isinstance(extra_labels, str) else list(extra_labels)
+    if any(e not in LABELS or e == label for e in extra_labels) or \
+            len(set(extra_labels)) != len(extra_labels):
+        raise ValueError(f"Unknown or repeated extra_labels. Received: extra_labels={extra_labels}"
+                         f"; expected some of {[l for l in LABELS if l != label]}")
     styles = [styles] if isinstance(styles, str) else list(styles)
     if not styles or any(s not in STYLES for s in styles):
         raise ValueError(f"Unknown styles. Received: styles={styles}; expected some of {STYLES}")
@@ -66,7 +82,7 @@ def load_emoji(label="category", styles=STYLES, sequence_length=16, image_size=3
         flat = np.stack([cv2.resize(im, (image_size, image_size), interpolation=cv2.INTER_AREA)
                          for im in flat])
         images = flat.reshape(images.shape[:2] + flat.shape[1:])
-    tokens = [tokenize(texts_by[text](n, s).replace("-", " "))
+    tokens = [tokenize(texts_by[text](n, s).replace("-", " "), method=tokenizer)
               for n, s in zip(raw["name"], raw["short_names"])]
     labels = raw[label].astype("int32")
     split = raw["split"]
@@ -82,14 +98,15 @@ def load_emoji(label="category", styles=STYLES, sequence_length=16, image_size=3
         if speech:
             x["audio"] = np.repeat(speech_frames[rows], n_styles, axis=0)
         item_ids = [f"{raw['unified'][r]}/{style}" for r in rows for style in styles]
-        splits[name] = Split(x, np.repeat(labels[rows], n_styles), item_ids)
+        targets = {e: np.repeat(raw[e][rows].astype("int32"), n_styles) for e in extra_labels}
+        splits[name] = Split(x, np.repeat(labels[rows], n_styles), item_ids, targets=targets)
     shapes = {"image": (image_size, image_size, 3), "text": (sequence_length,)}
     if speech:
         shapes["audio"] = (None, 13)
     class_names = [str(c) for c in raw[f"{label}_names"]]
     specs = {"image": {"kind": "image", "size": [image_size, image_size], "color": "rgb"},
              "text": {"kind": "text", "vocabulary": vocabulary.tokens,
-                      "sequence_length": sequence_length, "tokenizer": "regexp"}}
+                      "sequence_length": sequence_length, "tokenizer": tokenizer}}
     if speech:
         specs["audio"] = {"kind": "frames", "features": 13, "max_frames": max_frames}
     return MultimodalDataset(
@@ -100,6 +117,8 @@ def load_emoji(label="category", styles=STYLES, sequence_length=16, image_size=3
         vocabulary=vocabulary.tokens,
         description=DESCRIPTION,
         preprocessor=Preprocessor(specs, class_names, dataset="emoji"),
+        label=label,
+        target_names={e: [str(c) for c in raw[f"{e}_names"]] for e in extra_labels},
     )
 
 

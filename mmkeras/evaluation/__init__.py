@@ -4,6 +4,11 @@ leave-one-modality-out contributions. For what a fusion layer learned
 
 from mmkeras.evaluation.contribution import modality_contributions
 from mmkeras.evaluation.metrics import accuracy, evaluate_classifier, predict_classes
+from mmkeras.evaluation.retrieval_metrics import (
+    first_relevant_rank,
+    random_recall,
+    retrieval_metrics,
+)
 from mmkeras.evaluation.robustness import (
     PERTURBATIONS,
     area_under_curve,
@@ -18,10 +23,13 @@ __all__ = [
     "accuracy",
     "area_under_curve",
     "evaluate_classifier",
+    "first_relevant_rank",
     "missing_modality_accuracy",
     "modality_contributions",
     "modality_kind",
     "perturb",
     "predict_classes",
+    "random_recall",
+    "retrieval_metrics",
     "robustness_report",
 ]

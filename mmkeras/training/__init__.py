@@ -9,18 +9,30 @@ from mmkeras.training.devices import (
     set_mixed_precision,
 )
 from mmkeras.training.fit import bucketed_modalities, fit_model, predict_latency
+from mmkeras.training.matching import (
+    NEGATIVES,
+    fit_dual_encoder,
+    fit_matcher,
+    matching_pairs,
+    sample_negatives,
+)
 from mmkeras.training.multi_worker import train_multi_worker
 from mmkeras.training.seeding import seed_everything
 
 __all__ = [
+    "NEGATIVES",
     "RunProgress",
     "bucketed_modalities",
     "device_summary",
     "distribution_strategy",
+    "fit_dual_encoder",
+    "fit_matcher",
     "fit_model",
     "format_device_summary",
     "has_gpu",
+    "matching_pairs",
     "predict_latency",
+    "sample_negatives",
     "seed_everything",
     "set_mixed_precision",
     "standard_callbacks",

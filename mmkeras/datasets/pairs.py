@@ -1,0 +1,89 @@
+"""`load_pairs`: the embedded data as matching pairs, where `y` says which items match.
+
+For retrieval and matching, a sample is a pair of two modalities that
+belong together, and `Split.y` is its *match group*: items of the same
+group match. `emoji` (image–text, audio–text, audio–image) matches at the
+item level: the group is the emoji, whose two pictures share one name, and
+`class_names[g]` is its name. `av_digits` (audio–image) only knows that a
+spoken and a written digit are the same digit: the group is the digit,
+so matching there is class-level (any "7" picture matches any spoken "7").
+"""
+
+import dataclasses
+
+import numpy as np
+
+from mmkeras.datasets.av_digits import load_av_digits
+from mmkeras.datasets.emoji import load_emoji
+from mmkeras.datasets.multimodal_dataset import Split
+from mmkeras.datasets.paths import data_file
+
+PAIRS = {"emoji": (("image", "text"), ("audio", "text"), ("audio", "image")),
+         "av_digits": (("audio", "image"),)}
+# Characters: the longest emoji name has 78; longer names are cut.
+SEQUENCE_LENGTHS = {"regexp": 16, "characters": 64}
+
+
+def load_pairs(dataset="emoji", modalities=None, tokenizer="regexp", styles=("google", "twitter")):
+    """Loads an embedded dataset as pairs with match groups.
+
+    Args:
+        dataset: `"emoji"` or `"av_digits"`.
+        modalities: Two modalities of `PAIRS[dataset]` (any order); default
+            the first listed.
+        tokenizer: emoji text: `"regexp"` (words; the vocabulary is the
+            training names', so unseen words become out-of-vocabulary) or
+            `"characters"`.
+        styles: emoji picture styles.
+
+    Returns:
+        A `MultimodalDataset` whose `y` is the match group; `class_names[g]`
+        names group `g` (the emoji's name, or the digit). Its
+        `description` says whether matching is item- or class-level.
+
+    Example:
+
+    >>> data = load_pairs("emoji")
+    >>> data.modalities, len(set(data.test.y)), len(data.test)
+    (['image', 'text'], 192, 384)
+    """
+    if dataset not in PAIRS:
+        raise ValueError(f"Unknown dataset for pairs. Received: dataset={dataset!r}; "
+                         f"expected one of {sorted(PAIRS)}")
+    modalities = tuple(sorted(modalities or PAIRS[dataset][0]))
+    allowed = [tuple(sorted(p)) for p in PAIRS[dataset]]
+    if modalities not in allowed:
+        raise ValueError(f"Unknown pair of modalities for {dataset!r}. Received: "
+                         f"modalities={list(modalities)}; expected one of {allowed}")
+    if dataset == "av_digits":
+        data = load_av_digits()
+        return dataclasses.replace(data, description=(
+            "Class-level matching: a spoken and a handwritten digit match when they are the "
+            "same digit (the group is the digit). " + data.description))
+    if tokenizer not in SEQUENCE_LENGTHS:
+        raise ValueError(f"Unknown tokenizer. Received: tokenizer={tokenizer!r}; expected one "
+                         f"of {sorted(SEQUENCE_LENGTHS)}")
+    data = load_emoji(text="name", tokenizer=tokenizer, styles=styles,
+                      sequence_length=SEQUENCE_LENGTHS[tokenizer], speech="audio" in modalities)
+    with np.load(data_file("emoji.npz")) as npz:
+        unified, names = list(npz["unified"]), [str(n) for n in npz["name"]]
+    position = {u: i for i, u in enumerate(unified)}
+    splits = {}
+    for name, split in data.splits.items():
+        groups = np.array([position[str(i).split("/")[0]] for i in split.ids], dtype="int64")
+        splits[name] = Split({m: split.x[m] for m in modalities}, groups, split.ids)
+    return dataclasses.replace(
+        data.select(list(modalities)), splits=splits, class_names=names, description=(
+            "Item-level matching: a picture, its name and its spoken name match when they are "
+            "the same emoji (the group; both styles of an emoji share it). Test emoji are "
+            "unseen in training. " + data.description))
+
+
+def unique_groups(split):
+    """The first sample of each group, in order of appearance: `(rows, groups)`.
+
+    For queries: each emoji's name once, not once per picture style.
+    """
+    _, rows = np.unique(split.y, return_index=True)
+    rows = np.sort(rows)
+    return rows, split.y[rows]

@@ -1,0 +1,46 @@
+"""Tasks beyond classification on the same encoders and fusions: matching and retrieval.
+
+- `build_dual_encoder(encoders)`: two towers into one L2-normalised space,
+  trained with the symmetric contrastive (CLIP) loss (`ContrastiveLoss`,
+  `SimilarityLogits` with a learnable temperature); any two modalities.
+- `build_matcher(encoders, fusion="cross_attention")`: the articles'
+  cross-modal attention network as a matched/mismatched classifier on a pair.
+- `Retriever(dual_encoder, gallery)`: embed a gallery once, search it with
+  queries of the other modality, re-rank the top candidates with a matcher;
+  brute force (`BruteForceIndex`) or FAISS (`FaissIndex`, optional).
+
+`mmkeras.tasks.multitask`: several heads on one trunk (`build_multitask_model`).
+
+Training helpers (negatives, fitting) are in `mmkeras.training.matching`,
+metrics (recall@k, median rank, MRR) in `mmkeras.evaluation.retrieval_metrics`.
+"""
+
+from mmkeras.tasks.contrastive_loss import ContrastiveLoss, contrastive_loss
+from mmkeras.tasks.dual_encoder import (
+    build_dual_encoder,
+    dual_encoder_modalities,
+    embedding_model,
+    temperature,
+)
+from mmkeras.tasks.matcher import build_matcher, match_probabilities
+from mmkeras.tasks.retrieval import Retriever, SearchResults
+from mmkeras.tasks.search_index import INDEXES, BruteForceIndex, FaissIndex, make_index
+from mmkeras.tasks.similarity_logits import SimilarityLogits
+
+__all__ = [
+    "INDEXES",
+    "BruteForceIndex",
+    "ContrastiveLoss",
+    "FaissIndex",
+    "Retriever",
+    "SearchResults",
+    "SimilarityLogits",
+    "build_dual_encoder",
+    "build_matcher",
+    "contrastive_loss",
+    "dual_encoder_modalities",
+    "embedding_model",
+    "make_index",
+    "match_probabilities",
+    "temperature",
+]
