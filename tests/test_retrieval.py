@@ -108,6 +108,13 @@ def test_retriever_search_and_rerank():
     assert all(set(r) <= set(c) for r, c in zip(reranked.rows, candidates))
     ranking = retriever.ranking_scores({"text": texts}, rerank=matcher, candidates=6)
     np.testing.assert_array_equal(np.argsort(-ranking, axis=1, kind="stable")[:, :3], reranked.rows)
+    blended = retriever.search({"text": texts}, k=3, rerank=matcher, candidates=6, blend=True)
+    ranking = retriever.ranking_scores({"text": texts}, rerank=matcher, candidates=6, blend=True)
+    np.testing.assert_array_equal(np.argsort(-ranking, axis=1, kind="stable")[:, :3], blended.rows)
+    probabilities = mmkeras.tasks.match_probabilities(
+        matcher, {"text": np.repeat(texts[:1], 3, axis=0), "image": images[blended.rows[0]]})
+    np.testing.assert_allclose(blended.scores[0], probabilities + scores[0, blended.rows[0]],
+                               rtol=1e-5)
 
 
 def test_retriever_bad_inputs():

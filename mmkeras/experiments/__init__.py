@@ -1,4 +1,8 @@
-"""Fusion comparison experiments: `compare(...)` and what it writes."""
+"""Fusion comparison experiments: `compare(...)` and what it writes.
+
+`mmkeras.experiments.retrieval`: the retrieval study's parts (not imported here:
+it loads the matching tasks).
+"""
 
 from mmkeras.experiments.comparison import check_output_dir, compare, plan_runs
 from mmkeras.experiments.presets import PRESETS

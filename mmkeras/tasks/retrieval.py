@@ -85,7 +85,7 @@ class Retriever:
         """`(queries, gallery)` cosine similarities of `query = {other modality: array}`."""
         return self.index.scores(self.embed(self._check_query(query)))
 
-    def search(self, query, k=5, rerank=None, candidates=20):
+    def search(self, query, k=5, rerank=None, candidates=20, blend=False):
         """The top `k` gallery items for each query.
 
         Args:
@@ -95,6 +95,8 @@ class Retriever:
                 top `candidates` of the dual encoder.
             candidates: How many of the dual encoder's best to re-rank
                 (at least `k`; cut to the gallery size).
+            blend: Re-rank by `p(match) + cosine similarity` instead of
+                `p(match)` alone.
 
         Returns:
             `SearchResults`.
@@ -105,31 +107,39 @@ class Retriever:
             scores, rows = self.index.search(self.embed(query), k)
         else:
             candidates = min(max(check_positive_int("candidates", candidates), k), len(self))
-            _, rows = self.index.search(self.embed(query), candidates)
-            scores, rows = self.rerank(query, rows, rerank)
+            cosine, rows = self.index.search(self.embed(query), candidates)
+            scores, rows = self.rerank(query, rows, rerank, cosine if blend else None)
             scores, rows = scores[:, :k], rows[:, :k]
         return SearchResults(rows, scores, [[self.ids[j] for j in row] for row in rows])
 
-    def ranking_scores(self, query, rerank=None, candidates=20):
+    def ranking_scores(self, query, rerank=None, candidates=20, blend=False):
         """`(queries, gallery)` scores that rank the whole gallery as `search` does.
 
         Without `rerank`, the cosine similarities. With it, the top
-        `candidates` get `2 + p(match)` and the rest keep their cosine
-        similarity minus 3, so they follow in the dual encoder's order: what
-        `mmkeras.evaluation.retrieval_metrics` needs to score re-ranking.
+        `candidates` get `3 + ` their re-ranking score and the rest keep
+        their cosine similarity, so they follow in the dual encoder's order:
+        what `mmkeras.evaluation.retrieval_metrics` needs to score re-ranking.
         """
         scores = self.scores(query)
         if rerank is None:
             return scores
         candidates = min(check_positive_int("candidates", candidates), len(self))
         rows = np.argsort(-scores, axis=1, kind="stable")[:, :candidates]
-        probabilities, rows = self.rerank(query, rows, rerank)
-        ranked = scores - 3.0
-        np.put_along_axis(ranked, rows, 2.0 + probabilities, axis=1)
+        cosine = np.take_along_axis(scores, rows, axis=1) if blend else None
+        reranked, rows = self.rerank(query, rows, rerank, cosine)
+        ranked = scores.copy()
+        np.put_along_axis(ranked, rows, 3.0 + reranked, axis=1)
         return ranked
 
-    def rerank(self, query, rows, matcher):
-        """Matcher probabilities for each query against its candidate `rows`, best first.
+    def rerank(self, query, rows, matcher, cosine=None):
+        """Matcher scores for each query against its candidate `rows`, best first.
+
+        Args:
+            query: `{query modality: array}`.
+            rows: `(queries, candidates)` gallery rows.
+            matcher: A model from `build_matcher`.
+            cosine: Optional `(queries, candidates)` similarities to add to
+                the match probabilities (a blend of both models).
 
         Returns:
             `(scores, rows)`, each shaped like `rows`.
@@ -139,9 +149,11 @@ class Retriever:
         rows = np.asarray(rows)
         pairs = {self.query_modality: np.repeat(queries, rows.shape[1], axis=0),
                  self.gallery_modality: self.gallery[rows.reshape(-1)]}
-        probabilities = match_probabilities(matcher, pairs, self.batch_size).reshape(rows.shape)
-        order = np.argsort(-probabilities, axis=1, kind="stable")
-        return (np.take_along_axis(probabilities, order, axis=1),
+        scores = match_probabilities(matcher, pairs, self.batch_size).reshape(rows.shape)
+        if cosine is not None:
+            scores = scores + np.asarray(cosine).reshape(rows.shape)
+        order = np.argsort(-scores, axis=1, kind="stable")
+        return (np.take_along_axis(scores, order, axis=1),
                 np.take_along_axis(rows, order, axis=1))
 
     def _check_query(self, query):
