@@ -15,6 +15,7 @@ import zipfile
 
 import numpy as np
 
+from mmkeras.input_check import check_inputs
 from mmkeras.preprocessing.preprocessor import Preprocessor
 
 PREPROCESSOR_FILE = "mmkeras_preprocessor.json"
@@ -137,6 +138,7 @@ class Predictor:
             x, missing = self.preprocessor(inputs)
         finally:
             self.preprocessor.base_dir = None
+        check_inputs(self.model, x)
         probabilities = np.asarray(self.model.predict(x, batch_size=batch_size, verbose=0))
         if probabilities.shape[-1] == 1:
             probabilities = np.concatenate([1 - probabilities, probabilities], axis=-1)

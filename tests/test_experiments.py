@@ -117,3 +117,8 @@ def test_findings_and_versus_read_the_numbers():
     assert experiments.versus(close, "late", "early")[0] == "undecided"
     with pytest.raises(ValueError, match=r"Received: \['mean'\]"):
         experiments.versus(summary, "mean", "early")
+
+
+def test_epochs_zero_is_refused_not_replaced_by_the_preset():
+    with pytest.raises(ValueError, match="Received: epochs=0"):
+        experiments.compare("av_digits", epochs=0)
