@@ -8,7 +8,6 @@
   info      datasets, fusions, encoders, devices and versions
   demo      the quick demonstration (unimodal vs early/concat/late)
   retrieve  search emoji pictures by a text query with a dual encoder (matching, retrieval)
-  retrieve  search emoji pictures by a text query with a dual encoder (matching, retrieval)
 """
 
 import argparse
@@ -362,61 +361,6 @@ def _retrieve(args, parser):
 
 _STUDY_MODEL = os.path.join("results", "retrieval", "models", "dual_encoder.keras")
 
-def _retrieve(args, parser):
-    """Text -> pictures: embed the emoji gallery once, print (and draw) the top matches."""
-    import numpy as np
-
-    from mmkeras.datasets import PAIRS, load_pairs
-    from mmkeras.experiments import retrieval as study
-    from mmkeras.tasks import Retriever
-
-    if args.dataset != "emoji":
-        parser.error(f"retrieve searches pictures by their name: --dataset emoji. Received: "
-                     f"{args.dataset!r} (pairs known: {sorted(PAIRS)}; see mmkeras.tasks for "
-                     "searching the others from Python)")
-    path = args.model or (_STUDY_MODEL if os.path.isfile(_STUDY_MODEL) else None)
-    if path is None and not args.train:
-        parser.error(f"no model: give --model PATH (a dual encoder saved by "
-                     f"scripts/retrieval_study.py, e.g. {_STUDY_MODEL}), or --train to train "
-                     "one now (~1 min on 2 CPU cores) and save it to --out")
-    if args.train:
-        data = load_pairs("emoji", tokenizer=args.tokenizer)
-        print(f"Training a dual encoder on the emoji names and pictures ({args.epochs} epochs)...",
-              flush=True)
-        model, seconds = study.train_dual_encoder(data, args.seed, epochs=args.epochs)
-        study.save_with_preprocessor(model, args.out, data.preprocessor)
-        print(f"Saved {args.out} ({seconds:.0f} s)")
-        preprocessor = data.preprocessor
-    else:
-        model, preprocessor = study.load_with_preprocessor(path)
-        if preprocessor is None or "text" not in preprocessor.inputs:
-            parser.error(f"{path!r} has no text preprocessor; save dual encoders with "
-                         "mmkeras.experiments.retrieval.save_with_preprocessor")
-        data = load_pairs("emoji", tokenizer=preprocessor.inputs["text"].get("tokenizer", "regexp"))
-    splits = list(data.splits) if args.split == "all" else [args.split]
-    images = np.concatenate([data.splits[s].x["image"] for s in splits])
-    ids = [f"{data.class_names[g].lower()} ({str(i).split('/')[-1]})"
-           for s in splits for g, i in zip(data.splits[s].y, data.splits[s].ids)]
-    retriever = Retriever(model, {"image": images}, ids=ids)
-    query, _ = preprocessor.select(["text"])({"text": [args.query]})
-    matcher = None
-    if args.matcher:
-        matcher, _ = study.load_with_preprocessor(args.matcher)
-    found = retriever.search(query, k=args.top, rerank=matcher)
-    kind = "p(match)" if matcher is not None else "cosine"
-    print(f"Top {args.top} of {len(retriever)} pictures ({', '.join(splits)}) for "
-          f"{args.query!r} ({kind}):")
-    for rank, (item, score) in enumerate(zip(found.ids[0], found.scores[0]), 1):
-        print(f"  {rank:>2}. {score:6.3f}  {item}")
-    if args.png:
-        study.plot_top_matches([args.query], images, found.rows,
-                               [[f"{s:.2f}" for s in found.scores[0]]], path=args.png)
-        print(f"Wrote {args.png}")
-    return 0
-
-
-_STUDY_MODEL = os.path.join("results", "retrieval", "models", "dual_encoder.keras")
-
 def _fractions_or_column(value):
     parts = value.split(",")
     if len(parts) == 1:
@@ -515,22 +459,6 @@ def build_parser():
     p.add_argument("--fusions", type=_csv, default=["early", "concat", "late"],
                    help="comma-separated (default early,concat,late)")
     p.set_defaults(run=_demo)
-    p = sub.add_parser("retrieve", help="search emoji pictures by a text query (dual encoder)")
-    p.add_argument("--dataset", default="emoji", help="emoji (pictures searched by name)")
-    p.add_argument("--query", required=True, help='a text, e.g. "red heart"')
-    p.add_argument("--model", help=f"a saved dual encoder (default {_STUDY_MODEL} if present)")
-    p.add_argument("--matcher", help="a saved matcher that re-ranks the top 20")
-    p.add_argument("--split", choices=["train", "validation", "test", "all"], default="all",
-                   help="which emoji form the gallery (default all; test: unseen in training)")
-    p.add_argument("--top", type=_positive_int, default=5)
-    p.add_argument("--png", help="draw the top matches to this PNG file")
-    p.add_argument("--train", action="store_true", help="train a dual encoder first (~1 min)")
-    p.add_argument("--tokenizer", choices=["regexp", "characters"], default="regexp",
-                   help="with --train: words or characters")
-    p.add_argument("--epochs", type=int, default=12, help="with --train")
-    p.add_argument("--seed", type=_non_negative_int, default=0, help="with --train")
-    p.add_argument("--out", default="dual_encoder.keras", help="with --train: where to save")
-    p.set_defaults(run=_retrieve)
     p = sub.add_parser("retrieve", help="search emoji pictures by a text query (dual encoder)")
     p.add_argument("--dataset", default="emoji", help="emoji (pictures searched by name)")
     p.add_argument("--query", required=True, help='a text, e.g. "red heart"')
