@@ -41,9 +41,9 @@ print(data)
 # %% [markdown]
 # ## An image + text + audio model
 #
-# Convolutional encoders throughout, so that the model converts to builtin TFLite ops later
-# (recurrent layers need TensorFlow ops that a small TFLite runtime lacks). The audio input
-# has a fixed length (`MAX_FRAMES`) for the same reason.
+# Convolutional encoders throughout: they convert to builtin TFLite ops as they are.
+# Recurrent encoders convert too, unrolled at a fixed length, at a cost in file size
+# (notebook 9). The audio input has a fixed length (`MAX_FRAMES`).
 
 # %%
 def three_modal(fusion):
@@ -85,8 +85,8 @@ print(f"{path.name}: {path.stat().st_size / 1e6:.2f} MB, largest difference afte
 
 # %%
 saved = export.export_saved_model(model, work / "serving")
-float_model = export.TFLiteClassifier(export.to_tflite(saved))
-int8_model = export.TFLiteClassifier(export.to_tflite(saved, quantize=True))
+float_model = export.TFLiteClassifier(export.to_tflite(saved))  # LiteRT's interpreter
+int8_model = export.TFLiteClassifier(export.to_tflite(saved, quantize="dynamic"))
 
 rows = []
 keras_probabilities = model.predict(test.x, verbose=0)
@@ -103,7 +103,8 @@ pd.DataFrame(rows).round(3)
 # %% [markdown]
 # The quantised model stores its weights as int8: about a quarter of the size, for accuracy
 # within a fraction of a point here. Latency on a CPU depends on the runtime more than on the
-# weights' type; measure on the device you deploy to.
+# weights' type; measure on the device you deploy to. Notebook 9 adds float16 and int8,
+# recurrent models, pruning and distillation.
 #
 # ## Summary
 #
@@ -114,4 +115,6 @@ pd.DataFrame(rows).round(3)
 #
 # 1. Replace `"gated"` by `"cross_attention"`. Does it still convert to TFLite?
 # 2. Drop the text modality. How much of the accuracy does the synthetic speech recover?
-# 3. Try `encoders.sequence_lstm` for the audio and convert: read the error and the hint.
+# 3. Try `encoders.sequence_lstm` for the audio and convert with
+#    `export.convert(model, representative_data=train.x)`: what does
+#    `export.deployment_path(model)` say, and how much larger is the file?

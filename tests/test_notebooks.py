@@ -14,7 +14,7 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
 
 def test_every_notebook_has_its_source_and_every_source_its_notebook():
     sources = sorted((ROOT / "notebooks").glob("[0-9]*.py"))
-    assert len(NOTEBOOKS) >= 8
+    assert len(NOTEBOOKS) >= 9
     assert [p.stem for p in NOTEBOOKS] == [p.stem for p in sources]
     numbers = [p.stem.split("_")[0] for p in NOTEBOOKS]
     assert len(set(numbers)) == len(numbers), f"two notebooks share a number: {numbers}"
