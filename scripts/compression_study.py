@@ -2,7 +2,7 @@
 
 For each dataset, the best fusion of the full comparison (README) is trained once (seed 0,
 the full preset's encoders and head: Adam 1e-3, batch 64, head Dense(128) + dropout 0.2; at
-most 15 epochs, early stopping with patience 3 on validation accuracy, best weights restored) and
+most 12 epochs, early stopping with patience 3 on validation accuracy, best weights restored) and
 then shipped as TFLite float32 / dynamic / float16 / int8 (calibrated on 200 training
 samples), pruned to 50 / 75 / 90 % (3 epochs of fine-tuning at Adam 5e-4, polynomial
 schedule reaching the target after 2 epochs), and distilled (alpha 0.1, T 3, keras-io's
@@ -46,7 +46,7 @@ UNIMODAL = {"av_digits": "audio", "emoji": "text"}
 def _settings(smoke):
     if smoke:
         return {"epochs": 1, "patience": 1, "limit": 300, "test_limit": 60, "prune_epochs": 1}
-    return {"epochs": 15, "patience": 3, "limit": None, "test_limit": None, "prune_epochs": 3}
+    return {"epochs": 12, "patience": 3, "limit": None, "test_limit": None, "prune_epochs": 3}
 
 
 def _subset(x, modalities):
