@@ -1,6 +1,7 @@
 """`compare`: the fusion comparison study, from one call."""
 
 import dataclasses
+import json
 import os
 import re
 import shutil
@@ -11,6 +12,7 @@ import numpy as np
 from mmkeras import datasets
 from mmkeras.builder import build_model
 from mmkeras.evaluation import evaluate_classifier, robustness_report
+from mmkeras.experiments import tuning
 from mmkeras.experiments.presets import PRESETS
 from mmkeras.experiments.result_store import ResultStore, study_settings
 from mmkeras.experiments.standard_encoders import standard_encoders
@@ -18,6 +20,7 @@ from mmkeras.experiments.summary import markdown_table, summarize
 from mmkeras.fusion import FUSIONS
 from mmkeras.predictor import Predictor
 from mmkeras.training import fit_model, format_device_summary, predict_latency, seed_everything
+from mmkeras.validation import check_positive_int
 
 
 # Batches per compiled train call: the same updates with less Python overhead per
@@ -88,12 +91,13 @@ class StudySettings:
     save_models: bool
     verbose: int
     bucketing: bool = True
+    tune: int = 0
 
 
 def compare(dataset="av_digits", fusions=None, seeds=None, epochs=None, preset="quick",
             out=None, baselines=True, cv_folds=None, batch_size=64, robustness=True,
             patience=None, train_limit=None, dataset_options=None, verbose=1,
-            figures=True, save_models=True, bucketing=True):
+            figures=True, save_models=True, bucketing=True, tune=None):
     """Trains every fusion (and a unimodal baseline per modality) on the same
     encoders, budget and schedule, for several seeds, and tabulates the results.
 
@@ -126,6 +130,12 @@ def compare(dataset="av_digits", fusions=None, seeds=None, epochs=None, preset="
         bucketing: Train on length-bucketed batches, each padded to its own
             longest sequence (see `fit_model`); `False` pads every batch to
             the stored length. Same results up to training noise, less time.
+        tune: A search budget (trials per model): each fusion and baseline
+            gets the same KerasTuner random search over learning rate,
+            dropout and the fusion's width/heads
+            (`mmkeras.experiments.tuning`), selected on validation accuracy,
+            then is retrained once with its best values and tested once.
+            `None`: the fixed defaults.
 
     Returns:
         `(results, summary)`: one row per run, and mean ± std per model.
@@ -138,8 +148,11 @@ def compare(dataset="av_digits", fusions=None, seeds=None, epochs=None, preset="
     if unknown:
         raise ValueError(f"Unknown fusions. Received: {unknown}; expected some of {sorted(FUSIONS)}")
     seeds = [int(s) for s in (seeds if seeds is not None else preset_settings["seeds"])]
-    epochs = int(epochs or preset_settings["epochs"])
+    epochs = (preset_settings["epochs"] if epochs is None
+              else check_positive_int("epochs", epochs))
     patience = patience if patience is not None else preset_settings["patience"]
+    if tune is not None:
+        tune = check_positive_int("tune", tune)
     data = _load(dataset, dataset_options)
     if out is not None:
         check_output_dir(out)
@@ -148,9 +161,9 @@ def compare(dataset="av_digits", fusions=None, seeds=None, epochs=None, preset="
         data, dataset_options=dataset_options, epochs=epochs, patience=patience,
         batch_size=batch_size, train_limit=train_limit, cv_folds=cv_folds, robustness=robustness,
         encoders="standard_encoders", build_options={"dropout": 0.2},
-        bucketing=bool(bucketing)))
+        bucketing=bool(bucketing), **({"tune": int(tune)} if tune else {})))
     study = StudySettings(epochs, batch_size, patience, robustness, out, save_models, verbose,
-                          bool(bucketing))
+                          bool(bucketing), int(tune or 0))
     plan = _plan(data, fusions, seeds, cv_folds, baselines, train_limit)
     progress = _Progress(len(plan), verbose)
     for spec, train, validation in plan:
@@ -244,10 +257,8 @@ def _file_name(key):
 def _run_one(data, spec, train, validation, study, key):
     seed_everything(spec.seed)
     modalities = list(spec.modalities)
-    model = build_model(standard_encoders(data, modalities), fusion=spec.fusion,
-                        num_classes=data.num_classes, dropout=0.2,
-                        steps_per_execution=STEPS_PER_EXECUTION)
     tr, va, te = (s.select(modalities) for s in (train, validation, data.test))
+    model, tuned = _build(data, spec, tr, va, study)
     run_dir = None if study.out is None else _run_dir(study.out, key)
     history, seconds, epochs_run = fit_model(
         model, (tr.x, tr.y), (va.x, va.y), epochs=study.epochs, batch_size=study.batch_size,
@@ -262,6 +273,8 @@ def _run_one(data, spec, train, validation, study, key):
            "epochs_run": epochs_run}
     if "val_accuracy" in history:
         row["val_accuracy"] = float(max(history["val_accuracy"]))
+    if tuned:
+        row["hyperparameters"] = json.dumps(tuned, sort_keys=True)
     curves = []
     if study.robustness:
         curves, summary = robustness_report(model, te.x, te.y, seed=spec.seed)
@@ -274,6 +287,27 @@ def _run_one(data, spec, train, validation, study, key):
         _save_model(model, data, modalities, os.path.join(study.out, "models",
                                                            _file_name(key) + ".keras"))
     return row, curves, history
+
+
+def _build(data, spec, train, validation, study):
+    """`(model, tuned values or None)`: the defaults, or the best of a tuning search."""
+    modalities = list(spec.modalities)
+
+    def build(values):
+        fusion = spec.fusion if not values else tuning.fusion_layer(spec.fusion, values)
+        return build_model(standard_encoders(data, modalities), fusion=fusion,
+                           num_classes=data.num_classes, dropout=values.get("dropout", 0.2),
+                           learning_rate=values.get("learning_rate", 1e-3),
+                           steps_per_execution=STEPS_PER_EXECUTION)
+
+    if not study.tune:
+        return build({}), None
+    values = tuning.tune_hyperparameters(
+        build, (train.x, train.y), (validation.x, validation.y), study.tune, fusion=spec.fusion,
+        unimodal=spec.kind == "unimodal", epochs=study.epochs, batch_size=study.batch_size,
+        patience=study.patience or study.epochs, seed=spec.seed)
+    seed_everything(spec.seed)
+    return build(values), values
 
 
 def _save_model(model, data, modalities, path):

@@ -16,7 +16,7 @@ from keras import ops
 
 from mmkeras import fusion as fusion_lib
 from mmkeras import layer_names, validation
-from mmkeras.builder import _check_encoders, _fusion_inputs, _compile, build_backbone
+from mmkeras.builder import _check_encoders, _fusion_inputs, build_backbone
 from mmkeras.head import check_head_arguments, classification_head
 from mmkeras.layers import ModalityPresence
 

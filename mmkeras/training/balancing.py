@@ -82,12 +82,13 @@ class OGMGE(keras.Model):
 
     Example:
 
-    >>> base = mmkeras.tasks.multitask.build_multitask_model(
+    >>> from mmkeras.tasks.multitask import build_multitask_model, compile_multitask
+    >>> base = build_multitask_model(
     ...     {"image": mmkeras.encoders.image_cnn(input_shape=(8, 8, 1), embedding_dim=4),
     ...      "audio": mmkeras.encoders.sequence_lstm(input_shape=(None, 3), units=4)},
     ...     tasks={"digit": 10}, auxiliary_heads="probe", compile=False)
     >>> model = OGMGE(base.input, base.output, alpha=0.5)
-    >>> mmkeras.tasks.multitask.compile_multitask(model)
+    >>> compile_multitask(model)
     """
 
     def __init__(self, inputs, outputs, alpha=0.5, generalisation_enhancement=True, task=None,
