@@ -134,41 +134,52 @@ def trained():
     return model, ds
 
 
-def test_quantisations_run_and_agree_on_trained_model(trained):
+@pytest.fixture(scope="module")
+def converted(trained):
     model, ds = trained
-    test = ds.test.take(60)
+    return {mode: export.convert(model, mode, representative_data=ds.train.take(50).x)
+            for mode in export.QUANTIZATIONS}
+
+
+def test_quantisations_run_and_agree_on_trained_model(trained, converted):
+    model, ds = trained
+    test = ds.test
     expected = model.predict(test.x, verbose=0)
-    sizes = {}
-    for mode in export.QUANTIZATIONS:
-        runner = export.TFLiteClassifier(
-            export.convert(model, mode, representative_data=ds.train.take(50).x))
-        got = runner.predict(test.x)
-        sizes[mode] = runner.size_bytes
+    for mode, content in converted.items():
+        got = export.TFLiteClassifier(content).predict(test.x)
         agreement = np.mean(got.argmax(-1) == expected.argmax(-1))
         if mode == "float32":
             np.testing.assert_allclose(got, expected, atol=FLOAT_ATOL)
         assert agreement >= INT8_ARGMAX_AGREEMENT, (mode, agreement)
+    sizes = {mode: len(content) for mode, content in converted.items()}
     # This tiny model's file is mostly the unrolled graph, not weights, so the gains are small;
     # int8 even grows it (a quantisation parameter per step's tensors): see the README.
     assert max(sizes["dynamic"], sizes["float16"]) < sizes["float32"], sizes
 
 
-def test_saved_model_path_and_runner(trained, tmp_path):
+def test_saved_model_path_and_runner(trained, converted, tmp_path):
     model, ds = trained
     test = ds.test.take(5)
     unrolled, _ = export.deployable_model(model, {"audio": test.x["audio"].shape[1:]})
     folder = export.export_saved_model(unrolled, tmp_path / "saved")
-    runner = export.TFLiteClassifier(export.to_tflite(folder, quantize=True))
+    content = export.to_tflite(folder)
+    assert abs(len(content) - len(converted["float32"])) < 0.05 * len(content)
+    runner = export.TFLiteClassifier(content)
+    np.testing.assert_allclose(runner.predict(test.x), model.predict(test.x, verbose=0),
+                               atol=FLOAT_ATOL)
     assert runner.latency(test.x, repeats=2) > 0
     with pytest.raises(ValueError, match="Missing inputs"):
         runner.predict({"image": test.x["image"]})
 
 
-def test_runner_uses_litert_and_falls_back_with_a_warning(trained, monkeypatch):
+def test_runner_uses_litert_and_falls_back_with_a_warning(trained, converted, monkeypatch):
     pytest.importorskip("ai_edge_litert")
-    model, ds = trained
-    content = export.convert(model, "dynamic", representative_data=ds.train.take(5).x)
+    _, ds = trained
+    content = converted["dynamic"]
     assert type(export.TFLiteClassifier(content).interpreter).__module__.startswith("ai_edge_litert")
+    int8 = export.TFLiteClassifier(converted["int8"])
+    assert export.has_int8_activations(int8.interpreter)
+    assert not export.has_int8_activations(export.TFLiteClassifier(content).interpreter)
     monkeypatch.setattr(export, "_litert", lambda: None)
     with pytest.warns(UserWarning, match="ai-edge-litert is not installed"):
         runner = export.TFLiteClassifier(content)
