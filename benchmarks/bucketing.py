@@ -69,6 +69,8 @@ def steps_per_sample(pipeline, samples):
     total = 0
     for features, _ in pipeline:
         widths = [v.shape[1] for v in features.values() if is_variable_length(v.numpy())]
+        if not widths:  # no sequence: nothing to bucket
+            return None
         total += features[next(iter(features))].shape[0] * max(widths)
     return total / samples
 
@@ -157,7 +159,8 @@ def report(rows, spe, compare):
              "bucketed samples/s | speed-up | bucketed + steps/exec samples/s | speed-up |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name, label, steps, rates in rows:
-        lines.append(f"| {name} | {label} | {steps[0]:.1f} | {steps[1]:.1f} | {rates[0]:.0f} | "
+        steps = ["—" if v is None else f"{v:.1f}" for v in steps]
+        lines.append(f"| {name} | {label} | {steps[0]} | {steps[1]} | {rates[0]:.0f} | "
                      f"{rates[1]:.0f} | {rates[1] / rates[0]:.2f}× | {rates[2]:.0f} | "
                      f"{rates[2] / rates[0]:.2f}× |")
     if spe:
