@@ -37,7 +37,7 @@ class StopGradient(keras.layers.Layer):
 
     Example:
 
-    >>> StopGradient()(np.ones((1, 2))).shape
+    >>> tuple(StopGradient()(np.ones((1, 2))).shape)
     (1, 2)
     """
 
