@@ -43,6 +43,8 @@ def main(argv=None):
     parser.add_argument("--out", default="results/training_strategies")
     parser.add_argument("--models", default="/tmp/training_strategies_models",
                         help="where the unimodal models (pretrained encoders) are kept")
+    parser.add_argument("--no-multitask", dest="multitask", action="store_false",
+                        help="skip emoji category + subcategory multi-task vs single-task")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.strategies) - set(STRATEGIES))
     if unknown:
@@ -63,7 +65,72 @@ def main(argv=None):
                                  if k.startswith("missing_") and v == v)
                       + f" ({row['seconds']:.0f} s, {row['epochs']} ep; "
                         f"{(time.perf_counter() - start) / 60:.1f} min)", flush=True)
+        if args.multitask:
+            path = os.path.join(args.out, MULTITASK_RUNS)
+            for row in _multitask_rows(seed, args, _done(path)):
+                _append(path, row)
+                print(f"emoji     seed {seed} {row['model']:<32} category "
+                      f"{row['category']:.3f} subcategory {row['subcategory']:.3f} "
+                      f"({row['seconds']:.0f} s)", flush=True)
     write_outputs(args.out, " ".join(["python"] + sys.argv))
+
+
+MULTITASK_RUNS = "multitask_runs.csv"
+
+
+def _multitask_rows(seed, args, done):
+    """emoji: a category model, a subcategory model, and one model for both (concat)."""
+    import keras
+
+    from mmkeras import datasets
+    from mmkeras.builder import build_model
+    from mmkeras.datasets import Split
+    from mmkeras.evaluation import accuracy
+    from mmkeras.evaluation.multitask import evaluate_tasks
+    from mmkeras.experiments.standard_encoders import standard_encoders
+    from mmkeras.tasks.multitask import build_multitask_model
+    from mmkeras.training import seed_everything
+    from mmkeras.training.fit import fit_model
+
+    data = datasets.load("emoji", extra_labels=("subcategory",))
+    train = data.train.take(args.train_limit, seed=seed) if args.train_limit else data.train
+    fit = dict(epochs=args.epochs, patience=args.patience, batch_size=args.batch_size, seed=seed,
+               checkpoint=False)
+    for task in ("category", "subcategory"):
+        label = f"{task} only"
+        if ("emoji", seed, label) in done:
+            continue
+        seed_everything(seed)
+        as_task = {s: Split(part.x, part.labels("category")[task], part.ids)
+                   for s, part in (("train", train), ("validation", data.validation),
+                                   ("test", data.test))}
+        model = build_model(standard_encoders(data), "concat",
+                            num_classes=data.tasks[task], dropout=0.2)
+        start = time.perf_counter()
+        _, _, epochs = fit_model(model, as_task["train"], as_task["validation"], **fit)
+        row = {"dataset": "emoji", "seed": seed, "model": label, "category": float("nan"),
+               "subcategory": float("nan"), "seconds": time.perf_counter() - start,
+               "epochs": epochs}
+        row[task] = accuracy(model, as_task["test"].x, as_task["test"].y)
+        yield row
+    label = "category + subcategory"
+    if ("emoji", seed, label) in done:
+        return
+    seed_everything(seed)
+    model = build_multitask_model(standard_encoders(data), data.tasks, "concat", dropout=0.2)
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=args.patience,
+                                         restore_best_weights=True)
+    start = time.perf_counter()
+    history = model.fit(train.x, train.labels("category"),
+                        validation_data=(data.validation.x, data.validation.labels("category")),
+                        epochs=args.epochs, batch_size=args.batch_size, callbacks=[stop],
+                        verbose=0)
+    seconds = time.perf_counter() - start
+    report = evaluate_tasks(model, data.test.x, data.test.labels("category"))
+    yield {"dataset": "emoji", "seed": seed, "model": label,
+           "category": report["category"]["accuracy"],
+           "subcategory": report["subcategory"]["accuracy"], "seconds": seconds,
+           "epochs": len(history.history["loss"])}
 
 
 def _done(path):
@@ -201,8 +268,12 @@ def write_outputs(out, command):
     runs.to_csv(os.path.join(out, "runs.csv"), index=False)
     summary = summarize(runs)
     summary.to_csv(os.path.join(out, "summary.csv"), index=False)
+    text = markdown(summary, runs, format_device_summary(), command)
+    multitask = os.path.join(out, MULTITASK_RUNS)
+    if os.path.exists(multitask):
+        text += multitask_markdown(pd.read_csv(multitask))
     with open(os.path.join(out, "results.md"), "w") as f:
-        f.write(markdown(summary, runs, format_device_summary(), command))
+        f.write(text)
     plot(summary, os.path.join(out, "strategies.png"))
 
 
@@ -279,6 +350,23 @@ def markdown(summary, runs, machine, command):
                      + f" | {'yes' if holds else 'no'} |")
     lines.append("")
     lines.append("'holds': every gap ≥ 0 and full-input accuracy at most 0.01 below plain.")
+    return "\n".join(lines) + "\n"
+
+
+def multitask_markdown(runs):
+    """Mean ± std test accuracy per task: single-task models vs one multi-task model."""
+    grouped = runs.groupby("model", sort=False)
+    lines = ["", "## emoji: one model for category and subcategory vs one model each", "",
+             "concat fusion, same encoders and schedule; early stopping on the validation loss "
+             "(the sum of both tasks' losses for the multi-task model).", "",
+             "| model | category accuracy | subcategory accuracy | seconds |",
+             "|---|---|---|---|"]
+    for model, part in grouped:
+        cells = []
+        for task in ("category", "subcategory"):
+            values = part[task].dropna()
+            cells.append("—" if values.empty else f"{values.mean():.3f} ± {values.std():.3f}")
+        lines.append(f"| {model} | {cells[0]} | {cells[1]} | {part['seconds'].mean():.0f} |")
     return "\n".join(lines) + "\n"
 
 
