@@ -386,14 +386,17 @@ def plot(summary, path):
                       and part[c].notna().any()]
         x = np.arange(len(fused))
         width = 0.8 / (1 + len(modalities))
-        ax.bar(x, fused["accuracy"], width, label="all inputs")
+        ax.bar(x, fused["accuracy"], width, label="all inputs", color="C0")
         for i, m in enumerate(modalities):
-            ax.bar(x + (i + 1) * width, fused[f"missing_{m}"], width, label=f"{m} missing")
-        for m, style in zip(modalities, ("--", ":")):
-            alone = part.loc[part["model"] == f"{m} only", "accuracy"]
-            if len(alone):
-                ax.axhline(float(alone.iloc[0]), linestyle=style, color="k", linewidth=1,
-                           label=f"{m} only")
+            color = f"C{i + 1}"
+            ax.bar(x + (i + 1) * width, fused[f"missing_{m}"], width, label=f"{m} missing",
+                   color=color)
+            # The bar "m missing" is to be read against the other modality's own model.
+            for other in (o for o in modalities if o != m):
+                alone = part.loc[part["model"] == f"{other} only", "accuracy"]
+                if len(alone):
+                    ax.axhline(float(alone.iloc[0]), linestyle="--", color=color, linewidth=1,
+                               label=f"{other} only (unimodal)")
         ax.set_xticks(x + width * len(modalities) / 2)
         ax.set_xticklabels(fused["model"], rotation=70, ha="right", fontsize=7)
         ax.set_ylabel("test accuracy")
