@@ -126,6 +126,26 @@ def table(summary, direction):
     return "\n".join(lines)
 
 
+def verdicts(summary):
+    """One line per matcher and direction: re-ranking vs the word dual encoder, by recall@1
+    and recall@5, called a change only when the means differ by more than the larger std."""
+    lines = []
+    for direction in ("text_to_image", "image_to_text"):
+        part = summary[summary["direction"] == direction].set_index("method")
+        base = part.loc["dual encoder (words)"]
+        for method in [m for m in part.index if m.startswith("+ ")]:
+            row, words = part.loc[method], []
+            for k in (1, 5):
+                delta = row[f"recall@{k}_mean"] - base[f"recall@{k}_mean"]
+                noise = max(row[f"recall@{k}_std"], base[f"recall@{k}_std"])
+                call = ("one seed: no spread to judge by" if row["seeds"] < 2
+                        else "helped" if delta > noise else "hurt" if delta < -noise
+                        else "no clear change")
+                words.append(f"R@{k} {delta:+.3f} ({call})")
+            lines.append(f"- {direction.replace('_', ' ')}, {method[2:]}: " + ", ".join(words))
+    return lines
+
+
 def main():
     args = parse()
     start = time.perf_counter()
@@ -136,16 +156,20 @@ def main():
     characters = load_pairs("emoji", tokenizer="characters")
     seeds = [int(s) for s in args.seeds.split(",")]
     print(f"Retrieval study: seeds {seeds}, fusions {args.fusions}", flush=True)
-    rows = []
+    rows, seed_seconds = [], {}
     for seed in seeds:
         done = os.path.join(args.out, "runs", f"seed{seed}.json")
         if os.path.exists(done):
             with open(done) as f:
-                rows += json.load(f)
+                stored = json.load(f)
+            rows += stored["rows"]
+            seed_seconds[seed] = stored["seconds"]
             print(f"  seed {seed}: kept from {done}", flush=True)
             continue
+        seed_start = time.perf_counter()
         seed_rows = run_seed(seed, words, characters, args, models_dir)
-        study.write_json(done, seed_rows)
+        seed_seconds[seed] = round(time.perf_counter() - seed_start, 1)
+        study.write_json(done, {"rows": seed_rows, "seconds": seed_seconds[seed]})
         rows += seed_rows
     import pandas as pd
 
@@ -155,13 +179,19 @@ def main():
     for direction in ("text_to_image", "image_to_text"):
         study.plot_recall_bars(summary, direction,
                                os.path.join(args.out, f"recall_{direction}.png"))
+    other_start = time.perf_counter()
     others = [] if args.no_other_pairs else other_pairs(args)
+    other_seconds = time.perf_counter() - other_start
     if others:
         pd.DataFrame(others).to_csv(os.path.join(args.out, "other_pairs.csv"), index=False)
-    seconds = time.perf_counter() - start
+    # The study's time: every seed's training and evaluation (also when kept from an
+    # earlier, interrupted run) plus the other pairs.
+    seconds = sum(seed_seconds.values()) + other_seconds
     machine = {"device": device_summary(), "platform": platform.platform(),
                "processor": platform.processor(), "cpu_count": os.cpu_count(),
                "python": platform.python_version(), "seconds": round(seconds, 1),
+               "seed_seconds": seed_seconds,
+               "this_run_seconds": round(time.perf_counter() - start, 1),
                "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                "command": "flock /tmp/team/heavy.lock python scripts/retrieval_study.py "
                           + " ".join(sys.argv[1:]),
@@ -191,6 +221,7 @@ def write_markdown(args, summary, others, words, characters, seconds, seeds):
         f"become {distinct(words)} distinct word-id sequences (new words are out-of-vocabulary); "
         f"with characters, {distinct(characters)}.",
         "",
+        "## Did re-ranking help?", "", *verdicts(summary), "",
         "## Text -> image", "", table(summary, "text_to_image"), "",
         "## Image -> text", "", table(summary, "image_to_text"), "",
     ]
