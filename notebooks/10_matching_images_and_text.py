@@ -185,10 +185,13 @@ pd.concat({"dual encoder": metrics_table(study.evaluate_retrieval(dual_encoder, 
 
 # %%
 root = Path(mmkeras.__file__).resolve().parents[1]
-summary = pd.read_csv(root / "results" / "retrieval" / "summary.csv")
+committed = root / "results" / "retrieval" / "summary.csv"
 columns = ["method", "direction", "recall@1_mean", "recall@5_mean", "recall@5_std",
            "recall@10_mean", "random_recall@5_mean"]
-summary[columns].round(3)
+if committed.exists():
+    display(pd.read_csv(committed)[columns].round(3))
+else:
+    print(f"{committed} is not there yet: run python scripts/retrieval_study.py (~13 min)")
 
 # %% [markdown]
 # ## Summary
