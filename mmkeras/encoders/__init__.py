@@ -19,6 +19,7 @@ from mmkeras.encoders.image import (
     image_conv_flatten,
     image_flatten_dense,
 )
+from mmkeras.encoders.pretrained import load_encoder, read_word_vectors, set_word_vectors
 from mmkeras.encoders.sequence import sequence_conv1d, sequence_lstm
 from mmkeras.encoders.text import text_bigru, text_conv1d, text_lstm, text_transformer
 from mmkeras.encoders.video import video_cnn_lstm
@@ -31,8 +32,11 @@ __all__ = [
     "image_cnn",
     "image_conv_flatten",
     "image_flatten_dense",
+    "load_encoder",
+    "read_word_vectors",
     "sequence_conv1d",
     "sequence_lstm",
+    "set_word_vectors",
     "text_bigru",
     "text_conv1d",
     "text_lstm",

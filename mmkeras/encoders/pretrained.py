@@ -26,6 +26,8 @@ def load_encoder(source, *, modality=None, input_shape=None, trainable=True):
             - `"keras.applications:<Name>"`, e.g.
               `"keras.applications:MobileNetV2"`: ImageNet weights, no top,
               global average pooling (downloads once, needs the network);
+              the architectures of `mmkeras.encoders.BACKBONES` come through
+              `image_backbone` and take images in [0, 1];
             - `"keras_hub:<preset>"`: a keras-hub backbone preset (needs
               `pip install keras-hub` and the network).
         modality: Which encoder of a multimodal `.keras` model to take.
@@ -81,23 +83,29 @@ def _from_file(path, modality):
 
 
 def _from_applications(name, input_shape):
+    """`image_backbone` (inputs in [0, 1], rescaled in-graph) for the architectures it
+    knows; any other `keras.applications` model as is (inputs as that model expects)."""
     import keras
+
+    from mmkeras.encoders.image import BACKBONES, image_backbone
 
     constructor = getattr(keras.applications, name, None)
     if not callable(constructor):
         raise ValueError(f"Unknown keras.applications model. Received: {name!r}; e.g. "
-                         "'MobileNetV2', 'EfficientNetB0', 'ResNet50'")
+                         f"{sorted(BACKBONES)}")
     try:
+        if name in BACKBONES:
+            return image_backbone(name, input_shape=input_shape or (96, 96, 3),
+                                  weights="imagenet", name="image_pretrained")
         return constructor(include_top=False, weights="imagenet", pooling="avg",
                            input_shape=input_shape)
     except Exception as err:  # noqa: BLE001 - any download failure gets the same advice
-        if _is_network_error(err):
+        if _is_network_error(err) or _is_network_error(err.__cause__):
             raise ConnectionError(
                 f"keras.applications.{name} needs to download its ImageNet weights and the "
-                f"network cannot be reached ({err}). On a connected machine run "
-                f"`keras.applications.{name}(include_top=False, weights='imagenet', "
-                "pooling='avg').save('encoder.keras')`, copy the file here and pass its "
-                "path.") from err
+                f"network cannot be reached ({err.__cause__ or err}). On a connected machine "
+                f"run `mmkeras.encoders.image_backbone({name!r}, weights='imagenet')"
+                ".save('encoder.keras')`, copy the file here and pass its path.") from err
         raise
 
 
@@ -120,6 +128,8 @@ def _from_keras_hub(preset):
 
 
 def _is_network_error(err):
+    if err is None:
+        return False
     text = f"{type(err).__name__} {err}".lower()
     return isinstance(err, (ConnectionError, TimeoutError)) or any(
         w in text for w in ("url fetch failure", "name or service not known", "urlopen",

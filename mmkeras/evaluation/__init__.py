@@ -4,6 +4,7 @@ leave-one-modality-out contributions. For what a fusion layer learned
 
 from mmkeras.evaluation.contribution import modality_contributions
 from mmkeras.evaluation.metrics import accuracy, evaluate_classifier, predict_classes
+from mmkeras.evaluation.multitask import evaluate_tasks
 from mmkeras.evaluation.retrieval_metrics import (
     first_relevant_rank,
     random_recall,
@@ -23,6 +24,7 @@ __all__ = [
     "accuracy",
     "area_under_curve",
     "evaluate_classifier",
+    "evaluate_tasks",
     "first_relevant_rank",
     "missing_modality_accuracy",
     "modality_contributions",
