@@ -72,7 +72,8 @@ def main(argv=None):
                 print(f"emoji     seed {seed} {row['model']:<32} category "
                       f"{row['category']:.3f} subcategory {row['subcategory']:.3f} "
                       f"({row['seconds']:.0f} s)", flush=True)
-    write_outputs(args.out, " ".join(["python"] + sys.argv))
+        # Tables after every seed, so that a stopped study still reports its finished seeds.
+        write_outputs(args.out, " ".join(["python"] + sys.argv))
 
 
 MULTITASK_RUNS = "multitask_runs.csv"
