@@ -109,7 +109,7 @@ def _compare(args, parser):
     _, summary = compare(data, fusions=args.fusions, seeds=args.seeds, epochs=args.epochs,
                          preset=args.preset, out=out, cv_folds=args.cv,
                          robustness=not args.no_robustness, save_models=not args.no_models,
-                         bucketing=not args.no_bucketing)
+                         bucketing=not args.no_bucketing, tune=args.tune)
     print()
     print(markdown_table(summary))
     kept = "" if args.no_models else f", the trained models in {out}/models/"
@@ -420,6 +420,10 @@ def build_parser():
     p.add_argument("--no-models", action="store_true", help="do not keep the trained models")
     p.add_argument("--no-bucketing", action="store_true",
                    help="pad every batch to the stored length (default: length-bucketed batches)")
+    p.add_argument("--tune", type=int, metavar="TRIALS",
+                   help="give every fusion and baseline the same KerasTuner search of TRIALS "
+                        "trials (learning rate, dropout, fusion width/heads), selected on "
+                        "validation; the chosen values are in results.csv")
     p.add_argument("--out", help="output folder (default mmkeras-results/DATASET)")
     p.set_defaults(run=_compare)
     p = sub.add_parser("train", help="train one model and save it with its preprocessor")

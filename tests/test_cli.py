@@ -261,3 +261,9 @@ def test_an_output_folder_of_another_study_is_refused_in_one_line(tmp_path, caps
     assert code == 2 and len(lines) == 1 and "Traceback" not in err
     assert "epochs: 2 before, now 3" in lines[0] and "new output folder" in lines[0]
     assert sorted(p.name for p in out.iterdir()) == ["settings.json"]  # nothing trained
+
+
+def test_compare_refuses_a_bad_tuning_budget_before_training(tmp_path, capsys):
+    assert main(["compare", "--tune", "0", "--out", str(tmp_path / "results")]) == 2
+    assert "tune" in capsys.readouterr().err
+    assert not (tmp_path / "results" / "results.csv").exists()
