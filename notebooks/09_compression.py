@@ -8,9 +8,10 @@
 # student, multimodal and audio-only. Each time: size, latency, accuracy.
 #
 # The full study, on `av_digits` and `emoji` with the articles' Conv2D+LSTM classifier too, is
-# `scripts/compression_study.py` (tables and figure in `results/compression/`). Measured on a
-# 2-core CPU shared with other jobs (no GPU): about 4 min at full size; `MMKERAS_SMOKE=1` takes
-# about 1 min.
+# `scripts/compression_study.py` (it writes its tables and figure to `results/compression/`).
+# Measured on the 2-core CPU shared with other jobs (no GPU): `MMKERAS_SMOKE=1` took 1 min 40 s;
+# the full-size run (three models trained on av_digits, five unrolled conversions) has not been
+# timed yet: expect several minutes.
 
 # %%
 import os
@@ -118,8 +119,9 @@ pd.DataFrame(rows).round(3)
 # operations once per step (92 times), and those operations and their intermediate tensors
 # weigh more than the weights themselves: dynamic-range and float16 shrink only the weights'
 # share. Full-integer int8 adds quantisation parameters to every step's tensors, so here it
-# is *larger* and slower than float32. A convolutional audio encoder (`sequence_conv1d`)
-# takes the builtin path and avoids the overhead (`results/compression/export_paths.csv`).
+# is *larger* than float32 (its latency is in the table above). A convolutional audio encoder
+# (`sequence_conv1d`) takes the builtin path and avoids the overhead
+# (`results/compression/export_paths.csv`).
 #
 # ## Pruning to 75 %
 #
@@ -182,16 +184,16 @@ for modalities in (["image", "audio"], ["audio"]):
 pd.DataFrame(results).round(3)
 
 # %% [markdown]
-# One seed in a notebook is an anecdote: the study repeats each student over two seeds and
-# states whether distillation helped on each dataset (`results/compression/compression.md`).
+# One seed in a notebook is an anecdote: `scripts/compression_study.py` repeats each student
+# over two seeds on both datasets, which is what a verdict on distillation needs.
 #
 # ## Summary
 #
 # - Every mmkeras model converts to TFLite: recurrent layers are unrolled at a fixed length
 #   (`export.convert` does it, `export.deployment_path` tells you), and the converted model
 #   agrees with Keras. Unrolling costs file size and makes int8 a poor choice for LSTMs.
-# - Dynamic-range and float16 quantisation are free of accuracy loss here; int8 needs a
-#   representative dataset from the training split.
+# - Dynamic-range and float16 quantisation shrink the weights 4× and 2×; compare their accuracy
+#   with float32's above. int8 needs a representative dataset from the training split.
 # - Magnitude pruning works on Keras 3 models with a callback; its gain shows after
 #   compression, not in the dense file.
 # - A `Distiller` trains a small or unimodal student from a fusion teacher.
