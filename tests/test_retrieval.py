@@ -158,6 +158,10 @@ def test_load_pairs_bad_arguments():
         load_pairs("spoken_words")
     with pytest.raises(ValueError, match="Received: tokenizer='bpe'"):
         load_pairs("emoji", tokenizer="bpe")
+    from mmkeras.datasets.emoji import load_emoji
+
+    with pytest.raises(ValueError, match="Received: tokenizer='jieba'"):
+        load_emoji(tokenizer="jieba")
 
 
 def test_retrieve_command(tmp_path, capsys):
