@@ -84,3 +84,39 @@ def test_round_trip(assert_round_trip):
 def test_bad_class_counts(kwargs):
     with pytest.raises(ValueError, match="Received: num_classes"):
         conv_lstm_classifier(**kwargs)
+
+
+# The two Keras 3 facts that the docstring and notebook 1 state about the articles' code.
+
+def _tiny_softmax_model():
+    inputs = keras.Input((3,))
+    return keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(inputs))
+
+
+def test_positional_compile_reads_metrics_as_loss_weights():
+    x = np.zeros((2, 3), "float32")
+    y = np.eye(2, dtype="float32")
+    positional = _tiny_softmax_model()
+    # The third positional parameter of Model.compile is loss_weights, not metrics.
+    positional.compile("adam", "categorical_crossentropy", ["accuracy"])
+    config = positional.get_compile_config()
+    assert config["loss_weights"] == ["accuracy"]
+    assert config["metrics"] is None
+    with pytest.raises(ValueError, match="dtype='string' is not a valid dtype"):
+        positional.fit(x, y, epochs=1, verbose=0)
+    # The articles pass keywords, which work.
+    by_keyword = _tiny_softmax_model()
+    by_keyword.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    assert "accuracy" in by_keyword.fit(x, y, epochs=1, verbose=0).history
+
+
+def test_keras_tensors_have_no_output_but_models_do():
+    image_input = keras.Input((8, 8, 3))
+    features = keras.layers.Flatten()(keras.layers.Conv2D(2, 3)(image_input))
+    # Article 001 calls .output and .input on what its extract_features returns: tensors.
+    with pytest.raises(AttributeError, match="'KerasTensor' object has no attribute 'output'"):
+        features.output
+    with pytest.raises(AttributeError, match="no attribute 'input'"):
+        features.input
+    branch = keras.Model(image_input, features)
+    assert branch.output is features and branch.input is image_input
