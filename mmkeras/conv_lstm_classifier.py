@@ -28,14 +28,20 @@ def conv_lstm_classifier(image_shape=(224, 224, 3), sequence_length=100, vocab_s
     embedding has a few dozen features whatever the image size.
 
     **What differs from the documents' code, and why.** Nothing in the
-    architecture. The text input is declared `int32` (token ids), and the
-    layers carry names so that `model.summary()` reads well. Two of the
-    documents' variants do not run as written (one calls `.output` on
-    tensors, another feeds one input to both a Conv2D and an Embedding), so
-    they are not reproduced. The
-    documents' `compile("adam", "categorical_crossentropy", ["accuracy"])`
-    fails in Keras 3 (the third positional argument is `loss_weights`);
-    metrics are passed by keyword here.
+    architecture or the compile call. Article 000 §5.2's model code runs as
+    written on TensorFlow 2.21 / Keras 3.15 (same 51,896,066 parameters) and
+    compiles by keyword, `compile(optimizer="adam",
+    loss="categorical_crossentropy", metrics=["accuracy"])`, as every compile
+    in the articles does; so does this function. (Written positionally, Keras 3
+    would take `["accuracy"]` as `loss_weights` and `fit` would fail.) Here
+    the text input is declared `int32` (token ids) and the layers carry names
+    so that `model.summary()` reads well. Two of the articles' variants do
+    not run as written and are not reproduced: 001 calls `.output` on the
+    tensors its `extract_features` returns (`AttributeError: 'KerasTensor'
+    object has no attribute 'output'`), and 002 feeds one `Input((None,))`
+    to both a Conv2D and an Embedding (`ValueError: ... expected min_ndim=4,
+    found ndim=2`). The README's "The source articles" section lists every
+    snippet, what it raises and the fix.
 
     Args:
         image_shape: Image input shape (224, 224, 3).
