@@ -72,8 +72,9 @@ print(f"Flatten width: {flatten_width:,}; Dense(128) weights: {(flatten_width + 
 # The `emoji` set gives 32 px pictures (Noto and Twemoji styles) and their names. We resize
 # the pictures to the model's input size, pad the token ids to its 100 steps, and one-hot the
 # 9 category labels for categorical cross-entropy, as the documents' code expects.
-# The documents' `fit(..., validation_split=0.2)` works as written once `metrics=` is passed
-# by keyword (Keras 3 reads the third positional argument of `compile` as `loss_weights`).
+# The articles' `compile(optimizer=..., loss=..., metrics=...)` (keywords) and
+# `fit(..., validation_split=0.2)` work as written in Keras 3; what is missing in their code is
+# the data (see the last section).
 
 # %%
 emoji = datasets.load("emoji", image_size=IMAGE_SIZE, sequence_length=100)
@@ -115,15 +116,34 @@ print(f"builder model: {small.count_params():,} parameters "
       f"test accuracy {small.evaluate(emoji32.test.x, emoji32.test.y, verbose=0)[1]:.3f}")
 
 # %% [markdown]
-# ## What in the documents' code does not run, and the fix
+# ## What in the documents' code runs, what does not, and the fix
 #
-# - **001** calls `.output` on tensors (`concatenate([image_model.output, text_model.output])`):
-#   its `extract_features` returns tensors, not models. Keep the `Input` tensors and build
-#   `Model(inputs=[image_input, text_input], outputs=...)`, as `conv_lstm_classifier` does.
-# - **002** feeds one input to both a Conv2D and an Embedding: an image cannot be token ids.
-#   Each modality needs its own `Input`; `build_model` creates one per encoder.
-# - **All**: `compile("adam", "categorical_crossentropy", ["accuracy"])` fails in Keras 3;
-#   write `metrics=["accuracy"]`.
+# Each snippet was run as written on TensorFlow 2.21 / Keras 3.15 (and the PyTorch ones on
+# torch 2.13), offline; the README's "The source articles" section has the full table.
+#
+# - **000 §5.2** (the model above) runs as written: 51,896,066 parameters, compiled by
+#   keyword; one training step on two random samples works.
+# - **000 §5.4** calls `get_data()`, which no article defines (`NameError`); its unpacking
+#   never defines `x_train_text` / `x_test_text` either. Load images, token ids and one-hot
+#   labels yourself, as the training cell above does with `emoji`.
+# - **000's continuation** loads `tf.keras.datasets.imagenet`: `AttributeError: module
+#   'keras.datasets' has no attribute 'imagenet'` (Keras ships no ImageNet). Its
+#   `text_labels.txt` is not provided (`FileNotFoundError`) and `word2idx` is never defined
+#   (`NameError`); the one id per text it builds would not fit the (100,) text input
+#   (`ValueError: ... Expected shape (None, 100), but input has incompatible shape (None,)`).
+# - **001** leaves `load_images`, `batch_size`, `max_words`, `max_sequence_length`,
+#   `num_epochs` undefined (`NameError`); then calls `.output` on the tensors that its
+#   `extract_features` returns: `AttributeError: 'KerasTensor' object has no attribute
+#   'output'`. Fix: return `Model(image_input, ...)`, `Model(text_input, ...)` (or keep the
+#   `Input` tensors and build one `Model`, as `conv_lstm_classifier` does). Its
+#   `next(generator)[0]` keeps one shuffled image instead of the batch (`ValueError: Data
+#   cardinality is ambiguous`); take the whole batch with `shuffle=False`.
+# - **002** feeds one `Input((None,))` to both a Conv2D and an Embedding: `ValueError: Input 0
+#   ... of layer 'conv2d' is incompatible with the layer: expected min_ndim=4, found ndim=2`
+#   (`vocab_size`, `num_classes` are undefined too). Each modality needs its own `Input`;
+#   `build_model` creates one per encoder, and `fusion="cross_attention"` is 002's idea.
+# - **Version pins**: `pip install python==3.7.0` (and 000's `pip install python ...`) find
+#   no such package; `tensorflow==2.7.0` has no wheel for Python 3.11.
 # - **001** leaves the audio branch "omitted"; notebook 7 and `mmkeras.encoders.sequence_lstm`
 #   supply one.
 #
