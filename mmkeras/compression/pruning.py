@@ -101,6 +101,9 @@ def magnitude_mask(weight, sparsity_level):
 class MagnitudePruning(keras.callbacks.Callback):
     """Prunes the smallest weights of every prunable kernel while the model trains.
 
+    Works with every backend; on JAX it syncs the training state to the
+    variables after each batch, which slows training down.
+
     Args:
         schedule: A `ConstantSparsity` / `PolynomialSparsity`, or a number in
             [0, 1) meaning `ConstantSparsity(number)`.
@@ -146,6 +149,9 @@ class MagnitudePruning(keras.callbacks.Callback):
             weight.assign(weight * mask)
 
     def on_train_batch_end(self, batch, logs=None):
+        # Reading self.model attaches JAX's in-flight training state to the variables (a
+        # no-op elsewhere); the step after a callback's assign then reads them back.
+        _ = self.model
         self.step += 1
         if self.step % self.frequency == 0:
             self.update_masks()
