@@ -249,38 +249,45 @@ def _articles_classifier(ds, data, test, cfg, tag, rows):
             onehot.train.y)
 
 
+def _calibration(n=50):
+    """Real inputs for each encoder kind: av_digits images and frames, emoji token ids,
+    and for video 8 copies of an emoji picture (no video dataset ships with mmkeras)."""
+    digits, emoji = datasets.load("av_digits"), datasets.load("emoji")
+    pictures = emoji.train.x["image"][:n]
+    return {"image": digits.train.x["image"][:n], "text": emoji.train.x["text"][:n],
+            "audio": digits.train.x["audio"][:n],
+            "video": np.repeat(pictures[:, None], 8, axis=1)}, emoji
+
+
 def export_paths(cfg):
-    """Every encoder type at its standard size in a unimodal model: path and TFLite size."""
-    emoji = datasets.load("emoji")
+    """Every encoder type at its standard size in a unimodal model (untrained: sizes do not
+    depend on training): its export path and its TFLite size at each quantisation."""
+    samples, emoji = _calibration()
     vocab, length = len(emoji.vocabulary), emoji.input_shapes["text"][0]
     cases = {
-        "image_cnn (28×28×1)": ({"image": encoders.image_cnn(input_shape=(28, 28, 1))}, None),
-        "image_conv_flatten (28×28×1)": (
-            {"image": encoders.image_conv_flatten(input_shape=(28, 28, 1))}, None),
-        "text_lstm (16 tokens)": ({"text": encoders.text_lstm(length, vocab)}, None),
-        "text_bigru (16 tokens)": ({"text": encoders.text_bigru(length, vocab)}, None),
-        "text_conv1d (16 tokens)": ({"text": encoders.text_conv1d(length, vocab)}, None),
-        "text_transformer (16 tokens)": ({"text": encoders.text_transformer(length, vocab)}, None),
-        "sequence_lstm (92 frames)": ({"audio": encoders.sequence_lstm()}, {"audio": (92, 13)}),
-        "sequence_conv1d (92 frames)": ({"audio": encoders.sequence_conv1d()},
-                                        {"audio": (92, 13)}),
-        "video_cnn_lstm (8×32×32×3)": ({"video": encoders.video_cnn_lstm()}, None),
+        "image_cnn (28×28×1)": {"image": lambda: encoders.image_cnn(input_shape=(28, 28, 1))},
+        "image_conv_flatten (28×28×1)": {
+            "image": lambda: encoders.image_conv_flatten(input_shape=(28, 28, 1))},
+        "text_lstm (16 tokens)": {"text": lambda: encoders.text_lstm(length, vocab)},
+        "text_bigru (16 tokens)": {"text": lambda: encoders.text_bigru(length, vocab)},
+        "text_conv1d (16 tokens)": {"text": lambda: encoders.text_conv1d(length, vocab)},
+        "text_transformer (16 tokens)": {"text": lambda: encoders.text_transformer(length, vocab)},
+        "sequence_lstm (92 frames)": {"audio": lambda: encoders.sequence_lstm()},
+        "sequence_conv1d (92 frames)": {"audio": lambda: encoders.sequence_conv1d()},
+        "video_cnn_lstm (8×32×32×3)": {"video": lambda: encoders.video_cnn_lstm()},
     }
     rows = []
-    for name, (enc, shapes) in cases.items():
+    for name, build in cases.items():
         training.seed_everything(0)
-        model = mmkeras.build_model(enc, num_classes=10)
-        start = time.perf_counter()
-        content = export.convert(model, "float32", input_shapes=shapes)
-        dynamic = export.convert(model, "dynamic", input_shapes=shapes)
-        rows.append({"encoder": name, "path": export.deployment_path(model),
-                     "params": model.count_params(),
-                     "weights_kb": 4 * model.count_params() / 1024,
-                     "tflite_float32_kb": len(content) / 1024,
-                     "graph_overhead_kb": (len(content) - 4 * model.count_params()) / 1024,
-                     "tflite_dynamic_kb": len(dynamic) / 1024,
-                     "convert_s": time.perf_counter() - start})
-        print(f"  {name}: {rows[-1]['path']}, {rows[-1]['tflite_float32_kb']:.0f} KB", flush=True)
+        model = mmkeras.build_model({m: b() for m, b in build.items()}, num_classes=10)
+        x = {m: samples[m] for m in build}
+        row = {"encoder": name, "path": export.deployment_path(model),
+               "params": model.count_params(), "weights_kb": 4 * model.count_params() / 1024}
+        for mode in export.QUANTIZATIONS:
+            row[f"{mode}_kb"] = len(export.convert(model, mode, representative_data=x)) / 1024
+        row["graph_overhead_kb"] = row["float32_kb"] - row["weights_kb"]
+        rows.append(row)
+        print(f"  {name}: {row['path']}, {row['float32_kb']:.0f} KB", flush=True)
     return rows
 
 
@@ -302,8 +309,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default="results/compression")
     parser.add_argument("--smoke", action="store_true")
-    parser.add_argument("--datasets", nargs="+", default=["av_digits", "emoji"],
-                        choices=["av_digits", "emoji"])
+    parser.add_argument("--datasets", nargs="*", default=["av_digits", "emoji"],
+                        choices=["av_digits", "emoji"],
+                        help="none: only the export paths of every encoder (no training)")
     args = parser.parse_args(argv)
     cfg = _settings(args.smoke)
     out = Path(args.out)
@@ -343,10 +351,40 @@ def write_report(out, tags, info):
     import matplotlib.pyplot as plt
     import pandas as pd
 
+    fmt = {"file_kb": "{:.0f}", "gzip_kb": "{:.0f}", "latency_ms": "{:.2f}",
+           "accuracy": "{:.3f}", "agreement": "{:.3f}", "sparsity": "{:.3f}",
+           "weights_kb": "{:.0f}", "tflite_float32_kb": "{:.0f}", "graph_overhead_kb": "{:.0f}",
+           "mean": "{:.3f}", **{f"{m}_kb": "{:.0f}" for m in export.QUANTIZATIONS}}
+
+    def table(frame):
+        frame = frame.copy()
+        for c, f in fmt.items():
+            if c in frame:
+                frame[c] = frame[c].map(lambda v, f=f: v if isinstance(v, str) else (
+                    "" if pd.isna(v) else f.format(v)))
+        header = "| " + " | ".join(map(str, frame.columns)) + " |"
+        rule = "|" + "---|" * len(frame.columns)
+        body = ["| " + " | ".join("" if pd.isna(v) else str(v) for v in r) + " |"
+                for r in frame.itertuples(index=False)]
+        return "\n".join([header, rule, *body])
+
     parts = out / "parts"
     paths = pd.DataFrame(json.loads((parts / "export_paths.json").read_text()))
-    rows = pd.DataFrame([r for t in tags for r in json.loads((parts / f"{t}.json").read_text())])
     paths.to_csv(out / "export_paths.csv", index=False)
+    header = [f"Machine: {info['machine']}. Command: `{info['command']}` "
+              f"({info['seconds'] / 60:.0f} min{'; SMOKE run' if info['smoke'] else ''}).", ""]
+    export_table = ["## Export path of every encoder (untrained unimodal model, TFLite sizes "
+                    "in KB)", "", table(paths), "",
+                    "weights_kb: 4 bytes per parameter. graph_overhead_kb: float32 file minus "
+                    "weights (operations, tensors, metadata). int8 is calibrated on 50 real "
+                    "training inputs (video: an emoji picture repeated over 8 frames).", ""]
+    if not tags:
+        note = ["Sizes only (no training, no timing). The quantisation, pruning and "
+                "distillation study runs with `--datasets av_digits emoji` (the default).", ""]
+        (out / "compression.md").write_text("\n".join(["# Export paths", "", *header, *note,
+                                                        *export_table]))
+        return
+    rows = pd.DataFrame([r for t in tags for r in json.loads((parts / f"{t}.json").read_text())])
     rows.to_csv(out / "all_runs.csv", index=False)
     main = rows[rows.variant.str.startswith(("Keras float32", "TFLite", "pruned 75 % TFLite",
                                              "distilled TFLite"))]
@@ -362,23 +400,6 @@ def write_report(out, tags, info):
                     mean=("accuracy", "mean"), params=("params", "first"),
                     seeds=("seed", "count")).reset_index())
     verdict.to_csv(out / "distillation.csv", index=False)
-    fmt = {"file_kb": "{:.0f}", "gzip_kb": "{:.0f}", "latency_ms": "{:.2f}",
-           "accuracy": "{:.3f}", "agreement": "{:.3f}", "sparsity": "{:.3f}",
-           "weights_kb": "{:.0f}", "tflite_float32_kb": "{:.0f}", "graph_overhead_kb": "{:.0f}",
-           "tflite_dynamic_kb": "{:.0f}", "convert_s": "{:.1f}", "mean": "{:.3f}"}
-
-    def table(frame):
-        frame = frame.copy()
-        for c, f in fmt.items():
-            if c in frame:
-                frame[c] = frame[c].map(lambda v, f=f: v if isinstance(v, str) else (
-                    "" if pd.isna(v) else f.format(v)))
-        header = "| " + " | ".join(map(str, frame.columns)) + " |"
-        rule = "|" + "---|" * len(frame.columns)
-        body = ["| " + " | ".join("" if pd.isna(v) else str(v) for v in r) + " |"
-                for r in frame.itertuples(index=False)]
-        return "\n".join([header, rule, *body])
-
     lines = ["# Compression study", "",
              f"Machine: {info['machine']}. Command: `{info['command']}` (run under the "
              f"heavy-job lock, {info['seconds'] / 60:.0f} min{'; SMOKE run' if info['smoke'] else ''}).",
@@ -390,8 +411,7 @@ def write_report(out, tags, info):
              "## Pruning: accuracy and gzip size by sparsity", "", table(pruning[pruning_cols]),
              "", "## Distillation: students from the labels alone vs distilled", "",
              table(verdict[["dataset", "model", "variant", "params", "seeds", "accuracy"]]), "",
-             "## Export path of every encoder (untrained, unimodal model, float32)", "",
-             table(paths), ""]
+             *export_table]
     (out / "compression.md").write_text("\n".join(lines))
 
     fig, axes = plt.subplots(1, len(tags), figsize=(6 * len(tags), 4.5), squeeze=False)
