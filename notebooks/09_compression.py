@@ -1,8 +1,8 @@
 # %% [markdown]
 # # 9. Smaller and deployable: quantisation, pruning, distillation
 #
-# **Goal:** take the best fusion on `av_digits` (cross-attention over an image CNN and an
-# LSTM on the audio) and make it smaller three ways, the ways the source articles put side by
+# **Goal:** take the largest fusion on `av_digits`, one of the leaders of the full comparison
+# (cross-attention over an image CNN and an LSTM on the audio), and make it smaller three ways, the ways the source articles put side by
 # side: convert it to TFLite — LSTM included — at float32, dynamic-range, float16 and int8;
 # prune 75 % of its weights while fine-tuning; and distil it into a small convolutional
 # student, multimodal and audio-only. Each time: size, latency, accuracy.

@@ -1,6 +1,7 @@
 """Smaller and deployable: quantisation, pruning and distillation on av_digits and emoji.
 
-For each dataset, the best fusion of the full comparison (README) is trained once (seed 0,
+For each dataset a teacher is trained once — cross-attention on av_digits (the largest fusion,
+among the leaders of the full comparison), late fusion on emoji (its leader) — (seed 0,
 the full preset's encoders and head: Adam 1e-3, batch 64, head Dense(128) + dropout 0.2; at
 most 12 epochs, early stopping with patience 3 on validation accuracy, best weights restored) and
 then shipped as TFLite float32 / dynamic / float16 / int8 (calibrated on 200 training
