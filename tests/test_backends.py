@@ -16,7 +16,7 @@ def test_layer_and_fusion_tests_pass_on_another_backend(backend, tmp_path):
     env = dict(os.environ, KERAS_BACKEND=backend, KERAS_HOME=str(tmp_path),
                JAX_PLATFORMS="cpu", CUDA_VISIBLE_DEVICES="")
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0",
          str(HERE / "test_fusion_layers.py"), str(HERE / "test_layers.py"),
          str(HERE.parent / "mmkeras" / "fusion"), str(HERE.parent / "mmkeras" / "layers")],
         env=env, capture_output=True, text=True, cwd=HERE.parent, timeout=900,
