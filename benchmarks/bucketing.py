@@ -127,12 +127,12 @@ def compare_seconds(keep=None):
     """
     seconds = {}
     with tempfile.TemporaryDirectory() as folder:
-        for label, command in [("on", ["-m", "mmkeras"]),
-                               ("off", ["-c", BEFORE, "--no-bucketing"])]:
+        for label, command, flags in [("on", ["-m", "mmkeras"], []),
+                                      ("off", ["-c", BEFORE], ["--no-bucketing"])]:
             out = keep if keep and label == "on" else os.path.join(folder, label)
             start = time.perf_counter()
-            subprocess.run([sys.executable, *command, "compare", "--out", out], check=True,
-                           stdout=subprocess.DEVNULL)
+            subprocess.run([sys.executable, *command, "compare", *flags, "--out", out],
+                           check=True, stdout=subprocess.DEVNULL)
             seconds[label] = time.perf_counter() - start
             print(f"quick compare, bucketing {label}: {seconds[label]:.0f} s", flush=True)
     return seconds
