@@ -9,6 +9,7 @@ import keras
 from keras import layers
 
 from mmkeras.encoders._checks import check_arguments, check_positive
+from mmkeras.validation import check_divisible
 from mmkeras.layers import (
     ApplyMask,
     LastStep,
@@ -24,6 +25,15 @@ def _token_input(sequence_length, vocab_size, encoder):
         encoder, sequence_length=sequence_length, vocab_size=vocab_size)
     inputs = keras.Input(shape=(sequence_length,), dtype="int32", name="text")
     return inputs, sequence_length, vocab_size
+
+
+def _masked_embedding(encoder, sequence_length, vocab_size, embedding_dim, units, name):
+    """The recurrent encoders' checked input and `mask_zero` embedding (named `stem`)."""
+    embedding_dim = check_positive("embedding_dim", embedding_dim, encoder)
+    units, name = check_arguments(encoder, units=units, name=name)
+    inputs, _, vocab_size = _token_input(sequence_length, vocab_size, encoder)
+    x = layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")(inputs)
+    return inputs, layers.Identity(name="stem")(x), units, name
 
 
 def text_lstm(sequence_length=100, vocab_size=10000, embedding_dim=128, units=128,
@@ -45,11 +55,8 @@ def text_lstm(sequence_length=100, vocab_size=10000, embedding_dim=128, units=12
     >>> text_lstm(sequence_length=20, vocab_size=500, units=32).output.shape
     (None, 32)
     """
-    embedding_dim = check_positive("embedding_dim", embedding_dim, "text_lstm")
-    units, name = check_arguments("text_lstm", units=units, name=name)
-    inputs, sequence_length, vocab_size = _token_input(sequence_length, vocab_size, "text_lstm")
-    x = layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")(inputs)
-    x = layers.Identity(name="stem")(x)
+    inputs, x, units, name = _masked_embedding("text_lstm", sequence_length, vocab_size,
+                                               embedding_dim, units, name)
     x = layers.LSTM(units, return_sequences=True, name="lstm")(x)
     x = layers.Identity(name="sequence")(x)
     # The last real step of a masked LSTM's sequence is its final state.
@@ -73,11 +80,8 @@ def text_bigru(sequence_length=100, vocab_size=10000, embedding_dim=64, units=64
     >>> text_bigru(sequence_length=20, vocab_size=500, units=16).output.shape
     (None, 32)
     """
-    embedding_dim = check_positive("embedding_dim", embedding_dim, "text_bigru")
-    units, name = check_arguments("text_bigru", units=units, name=name)
-    inputs, sequence_length, vocab_size = _token_input(sequence_length, vocab_size, "text_bigru")
-    x = layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")(inputs)
-    x = layers.Identity(name="stem")(x)
+    inputs, x, units, name = _masked_embedding("text_bigru", sequence_length, vocab_size,
+                                               embedding_dim, units, name)
     x = layers.Bidirectional(layers.GRU(units, return_sequences=True), name="bigru")(x)
     x = layers.Identity(name="sequence")(x)
     outputs = MaskedGlobalPooling1D("avg", name="pool")(x)
@@ -145,6 +149,7 @@ def text_transformer(sequence_length=100, vocab_size=10000, embedding_dim=64, nu
     num_heads, ff_dim, num_layers, dropout, name = check_arguments(
         "text_transformer", num_heads=num_heads, ff_dim=ff_dim, num_layers=num_layers,
         dropout=dropout, name=name)
+    check_divisible("embedding_dim", embedding_dim, "num_heads", num_heads, "text_transformer")
     inputs, sequence_length, vocab_size = _token_input(sequence_length, vocab_size,
                                                        "text_transformer")
     mask = PaddingMask(name="padding_mask")(inputs)
@@ -154,7 +159,7 @@ def text_transformer(sequence_length=100, vocab_size=10000, embedding_dim=64, nu
     for i in range(num_layers):
         x = TransformerEncoderBlock(
             num_heads=num_heads,
-            key_dim=max(embedding_dim // num_heads, 1),
+            key_dim=embedding_dim // num_heads,
             ff_dim=ff_dim,
             dropout=dropout,
             name=f"transformer_{i + 1}",
