@@ -19,7 +19,7 @@ import mmkeras.fusion, mmkeras
 model = mmkeras.build_model(
     {"audio": mmkeras.encoders.sequence_lstm(input_shape=(None, 3), units=4)}, num_classes=2)
 higher = ["mmkeras.datasets", "mmkeras.experiments", "mmkeras.evaluation", "mmkeras.training",
-          "mmkeras.plots", "mmkeras.export", "mmkeras.__main__"]
+          "mmkeras.plots", "mmkeras.export", "mmkeras.compression", "mmkeras.__main__"]
 loaded = [name for name in higher if name in sys.modules]
 assert not loaded, loaded
 """
