@@ -19,3 +19,18 @@ def assert_round_trip(tmp_path):
         return loaded
 
     return check
+
+
+@pytest.fixture(scope="session")
+def small_av_digits():
+    """`small_av_digits(train, validation, test)`: av_digits cut down so a study runs in seconds."""
+
+    def cut(train, validation, test):
+        from mmkeras import datasets
+
+        ds = datasets.load("av_digits")
+        ds.splits = {"train": ds.train.take(train), "validation": ds.validation.take(validation),
+                     "test": ds.test.take(test)}
+        return ds
+
+    return cut

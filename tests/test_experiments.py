@@ -5,16 +5,12 @@ import pandas as pd
 import pytest
 
 import mmkeras
-from mmkeras import datasets, experiments
+from mmkeras import experiments
 
 
 @pytest.fixture(scope="module")
-def small():
-    """av_digits cut down so a whole study runs in seconds."""
-    ds = datasets.load("av_digits")
-    ds.splits = {"train": ds.train.take(200), "validation": ds.validation.take(60),
-                 "test": ds.test.take(80)}
-    return ds
+def small(small_av_digits):
+    return small_av_digits(200, 60, 80)
 
 
 def test_every_fusion_one_epoch_gives_a_well_formed_table(small, tmp_path):

@@ -24,11 +24,8 @@ RUNS = ["av_digits|image only|seed=0|fold=0", "av_digits|audio only|seed=0|fold=
 
 
 @pytest.fixture(scope="module")
-def small():
-    ds = datasets.load("av_digits")
-    ds.splits = {"train": ds.train.take(120), "validation": ds.validation.take(40),
-                 "test": ds.test.take(40)}
-    return ds
+def small(small_av_digits):
+    return small_av_digits(120, 40, 40)
 
 
 @pytest.fixture(scope="module")
