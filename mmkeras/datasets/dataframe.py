@@ -384,10 +384,11 @@ def _image_spec(paths, image_size, color):
             return None  # reported when the file is decoded
 
     with ThreadPoolExecutor(8) as pool:
-        found = [i for i in pool.map(info, paths) if i is not None]
+        read = [(p, i) for p, i in zip(paths, pool.map(info, paths)) if i is not None]
+    found = [i for _, i in read]
     if image_size is None:
         sizes = {}
-        for path, i in zip(paths, found):
+        for path, i in read:
             sizes.setdefault(i[:2], path)
         if len(sizes) > 1:
             listed = "; ".join(f"{h}x{w} (e.g. {p!r})" for (h, w), p in list(sizes.items())[:5])
