@@ -5,6 +5,7 @@ leave-one-modality-out contributions. For what a fusion layer learned
 from mmkeras.evaluation.contribution import modality_contributions
 from mmkeras.evaluation.metrics import accuracy, evaluate_classifier, predict_classes
 from mmkeras.evaluation.multitask import evaluate_tasks
+from mmkeras.evaluation.prediction import bucketed_modalities, predict
 from mmkeras.evaluation.retrieval_metrics import (
     first_relevant_rank,
     random_recall,
@@ -23,6 +24,7 @@ __all__ = [
     "PERTURBATIONS",
     "accuracy",
     "area_under_curve",
+    "bucketed_modalities",
     "evaluate_classifier",
     "evaluate_tasks",
     "first_relevant_rank",
@@ -30,6 +32,7 @@ __all__ = [
     "modality_contributions",
     "modality_kind",
     "perturb",
+    "predict",
     "predict_classes",
     "random_recall",
     "retrieval_metrics",

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from mmkeras.evaluation.prediction import predict
 from mmkeras.input_check import check_inputs, unpack
 
 
@@ -19,8 +20,9 @@ def labelled_inputs(model, x, y):
 
 
 def predict_classes(model, x, batch_size=256):
-    """Class ids predicted by `model` (softmax or one sigmoid unit)."""
-    probabilities = np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
+    """Class ids predicted by `model` (softmax or one sigmoid unit), on
+    length-bucketed batches (`mmkeras.evaluation.predict`)."""
+    probabilities = np.asarray(predict(model, x, batch_size))
     if probabilities.shape[-1] == 1:
         return (probabilities[:, 0] >= 0.5).astype("int32")
     return probabilities.argmax(-1).astype("int32")

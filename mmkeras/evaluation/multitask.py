@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from mmkeras.evaluation.prediction import predict
+
 
 def evaluate_tasks(model, x, labels, batch_size=256):
     """Accuracy and macro-F1 of every output of a multi-output model.
@@ -31,7 +33,7 @@ def evaluate_tasks(model, x, labels, batch_size=256):
     if unknown:
         raise ValueError(f"Unknown outputs. Received: {unknown}; the model has "
                          f"{sorted(model.output)}")
-    predictions = model.predict(x, batch_size=batch_size, verbose=0)
+    predictions = predict(model, x, batch_size)
     report = {}
     for name, y in labels.items():
         y = np.asarray(y).reshape(-1)

@@ -4,6 +4,7 @@ import time
 
 import numpy as np
 
+from mmkeras.evaluation.prediction import bucketed_modalities
 from mmkeras.input_check import check_inputs
 from mmkeras.timing import median_seconds
 from mmkeras.training.callbacks import RunProgress, standard_callbacks
@@ -83,23 +84,6 @@ def fit_model(model, train, validation=None, epochs=10, batch_size=64, run_dir=N
         history = {k: progress.previous_history.get(k, []) + list(history.get(k, []))
                    for k in {**progress.previous_history, **history}}
     return history, seconds, len(history.get("loss", []))
-
-
-def bucketed_modalities(model, x):
-    """The modalities of `x` that can be batched at their own length for `model`.
-
-    Variable-length arrays (token ids, frames: see
-    `mmkeras.datasets.bucketing`) whose model input has a `None` steps axis;
-    an input of fixed length (e.g. `text_bigru(sequence_length=16)`) keeps
-    the stored length.
-    """
-    from mmkeras.datasets.bucketing import is_variable_length
-
-    names = getattr(model, "input_names", None) or [t.name for t in model.inputs]
-    shapes = dict(zip(names, (tuple(t.shape) for t in model.inputs)))
-    return sorted(m for m, v in x.items()
-                  if is_variable_length(v) and m in shapes and len(shapes[m]) == np.ndim(v)
-                  and shapes[m][1] is None)
 
 
 def _as_arrays(data):
