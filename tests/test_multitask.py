@@ -10,7 +10,7 @@ from mmkeras.datasets import Split
 from mmkeras.evaluation import missing_modality_accuracy
 from mmkeras.evaluation.multitask import evaluate_tasks
 from mmkeras.experiments.standard_encoders import standard_encoders
-from mmkeras.tasks.multitask import (build_multitask_model, single_output, task_labels)
+from mmkeras.tasks import build_multitask_model, single_output, task_labels
 
 
 def _encoders():

@@ -1,4 +1,9 @@
-"""Tasks beyond classification on the same encoders and fusions: matching and retrieval.
+"""Tasks beyond one classifier on the same encoders and fusions: several
+classification heads, matching and retrieval.
+
+- `build_multitask_model(encoders, tasks)`: one fused trunk, one head per
+  task (e.g. emoji category and subcategory), optionally one auxiliary head
+  per modality; `single_output(model, task)` keeps one head for inference.
 
 - `build_dual_encoder(encoders)`: two towers into one L2-normalised space,
   trained with the symmetric contrastive (CLIP) loss (`ContrastiveLoss`,
@@ -8,8 +13,6 @@
 - `Retriever(dual_encoder, gallery)`: embed a gallery once, search it with
   queries of the other modality, re-rank the top candidates with a matcher;
   brute force (`BruteForceIndex`) or FAISS (`FaissIndex`, optional).
-
-`mmkeras.tasks.multitask`: several heads on one trunk (`build_multitask_model`).
 
 Training helpers (negatives, fitting) are in `mmkeras.training.matching`,
 metrics (recall@k, median rank, MRR) in `mmkeras.evaluation.retrieval_metrics`.
@@ -23,6 +26,7 @@ from mmkeras.tasks.dual_encoder import (
     temperature,
 )
 from mmkeras.tasks.matcher import build_matcher, match_probabilities
+from mmkeras.tasks.multitask import build_multitask_model, single_output, task_labels
 from mmkeras.tasks.retrieval import Retriever, SearchResults
 from mmkeras.tasks.search_index import INDEXES, BruteForceIndex, FaissIndex, make_index
 from mmkeras.tasks.similarity_logits import SimilarityLogits
@@ -37,10 +41,13 @@ __all__ = [
     "SimilarityLogits",
     "build_dual_encoder",
     "build_matcher",
+    "build_multitask_model",
     "contrastive_loss",
     "dual_encoder_modalities",
     "embedding_model",
     "make_index",
     "match_probabilities",
+    "single_output",
+    "task_labels",
     "temperature",
 ]
