@@ -1,7 +1,7 @@
 """Padded-to-max vs length-bucketed batches, side by side in one run.
 
-Run (it trains for several minutes: on the shared machines, under the heavy-job lock):
-`flock /tmp/team/heavy.lock python benchmarks/bucketing.py --out benchmarks/results/bucketing.md`
+Run (it trains for several minutes; time it on an otherwise idle machine):
+`python benchmarks/bucketing.py --out benchmarks/results/bucketing.md`
 
 1. Training samples/s of the comparison's models (`standard_encoders`,
    batch 64) on `to_tf_dataset(..., shuffle=True)` with `bucketing=False`
@@ -145,7 +145,7 @@ def _clock(seconds):
 def report(rows, spe, compare):
     lines = ["# Padded-to-max vs length-bucketed batches", "",
              f"Machine: {machine_details()}.", "",
-             f"Command: `python benchmarks/bucketing.py`, run under the shared heavy-job lock "
+             f"Command: `python benchmarks/bucketing.py`, run "
              f"on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} (load average at the "
              f"end: {os.getloadavg()[0]:.1f}).", "",
              "Training samples/s with the comparison's encoders, batch 64, median of 3 epochs "

@@ -12,9 +12,9 @@ student (seeds 0 and 1); each student is also trained from the labels alone with
 seeds. On emoji the articles'
 Conv2D+LSTM classifier (at the data's 32×32 images) gets the same quantisations and pruning.
 
-Run under the heavy-job lock (it trains for ~30 minutes on a 2-core CPU):
+It trains for ~30 minutes on a 2-core CPU:
 
-    flock /tmp/team/heavy.lock python scripts/compression_study.py --out results/compression
+    python scripts/compression_study.py --out results/compression
 
 `--smoke` runs everything on a few hundred samples for one epoch (a check of the script,
 not results). A finished dataset is kept in OUT/parts/ and skipped when the study is run
@@ -402,8 +402,7 @@ def write_report(out, tags, info):
                     seeds=("seed", "count")).reset_index())
     verdict.to_csv(out / "distillation.csv", index=False)
     lines = ["# Compression study", "",
-             f"Machine: {info['machine']}. Command: `{info['command']}` (run under the "
-             f"heavy-job lock, {info['seconds'] / 60:.0f} min{'; SMOKE run' if info['smoke'] else ''}).",
+             f"Machine: {info['machine']}. Command: `{info['command']}` ({info['seconds'] / 60:.0f} min{'; SMOKE run' if info['smoke'] else ''}).",
              "Latency: median of 50 single-sample calls (TFLite: LiteRT's interpreter, XNNPACK "
              "except for int8; Keras: `predict_on_batch`). Agreement: share of test samples "
              "whose class equals the float32 Keras model's. gzip: the .tflite file, or the "

