@@ -1,0 +1,187 @@
+"""Renders notebooks/*.ipynb from their sources (notebooks/*.py) and executes them with outputs.
+
+The `.py` files (jupytext py:percent) are the source of truth: edit them, then regenerate their
+notebooks with this one script:
+
+    python scripts/execute_notebooks.py                 # every notebook, full size
+    python scripts/execute_notebooks.py 04 06           # only the notebooks whose names hold 04 or 06
+    python scripts/execute_notebooks.py --smoke         # MMKERAS_SMOKE=1: times only, writes nothing
+    python scripts/execute_notebooks.py --sync 11       # markdown-only edit: re-render, keep outputs
+
+Each notebook is executed top to bottom by nbclient in a fresh temporary folder (files it writes
+stay out of the repository), its outputs are cleaned (machine paths, TensorFlow's C++ log lines,
+progress-bar redraws) and it is written with its outputs to notebooks/NN_name.ipynb. The wall
+time of each full-size run is recorded, with the machine, in notebooks/execution_times.json;
+only the notebooks executed are updated there. `--note` adds what else shared the machine.
+`tests/test_notebooks.py` checks that each notebook's cells equal its source and carry outputs.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import jupytext
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+TIMES = NOTEBOOKS / "execution_times.json"
+sys.path.insert(0, str(ROOT))
+
+# TensorFlow/absl C++ log lines: "I0000 00:00:1732 123 cudart_stub.cc:31] ..."
+TF_LOG_LINE = re.compile(r"^(?:[IWEF]\d{4} [\d:.]+\s+\d+ [\w./-]+:\d+\]"
+                         r"|WARNING: All log messages before absl::InitializeLog\(\)).*\n?",
+                         re.MULTILINE)
+
+
+def render(py_path):
+    """The notebook of a py:percent source, with stable cell ids and no outputs."""
+    notebook = jupytext.read(py_path, fmt="py:percent")
+    for i, cell in enumerate(notebook.cells):
+        cell.id = f"cell-{i}"
+    notebook.metadata.setdefault("kernelspec", {"display_name": "Python 3",
+                                                "language": "python", "name": "python3"})
+    notebook.metadata["jupytext"] = {"formats": "ipynb,py:percent"}
+    return notebook
+
+
+def clean_text(text, workdir):
+    """Text as a reader should see it: no machine paths, C++ log lines or redrawn lines."""
+    replacements = [(str(workdir), "<tmp>"), (str(ROOT) + "/", ""), (str(ROOT), "."),
+                    (str(Path.home()), "~")]
+    tmp = re.escape(tempfile.gettempdir())
+    for old, new in replacements:
+        text = text.replace(old, new)
+    text = re.sub(tmp + r"/[\w.-]+", "<tmp>", text)
+    text = TF_LOG_LINE.sub("", text)
+    # A progress bar redraws its line with \r: keep what the screen finally shows.
+    return "\n".join(line.rsplit("\r", 1)[-1] for line in text.split("\n"))
+
+
+def clean_outputs(notebook, workdir):
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        kept = []
+        for output in cell.get("outputs", []):
+            if output.output_type == "stream":
+                output.text = clean_text(output.text, workdir)
+                if not output.text.strip():
+                    continue
+            elif output.output_type == "error":
+                output.traceback = [clean_text(t, workdir) for t in output.traceback]
+                output.evalue = clean_text(output.evalue, workdir)
+            else:
+                for mime in ("text/plain", "text/html", "text/markdown"):
+                    if mime in output.get("data", {}):
+                        output.data[mime] = clean_text(output.data[mime], workdir)
+            kept.append(output)
+        cell.outputs = kept
+        cell.metadata.pop("execution", None)
+    return notebook
+
+
+def execute(notebook, smoke):
+    """Executes in a fresh temporary folder; returns (notebook, seconds)."""
+    from nbclient import NotebookClient
+
+    os.environ["MMKERAS_SMOKE"] = "1" if smoke else "0"
+    os.environ.pop("MPLBACKEND", None)  # figures inline, as a user sees them in Jupyter
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    workdir = Path(tempfile.mkdtemp(prefix="mmkeras-notebook-")).resolve()
+    try:
+        start = time.perf_counter()
+        NotebookClient(notebook, timeout=3600, kernel_name="python3", record_timing=False,
+                       resources={"metadata": {"path": str(workdir)}}).execute()
+        seconds = time.perf_counter() - start
+        return clean_outputs(notebook, workdir), seconds
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def sync(py_path, target):
+    """Re-renders a notebook from its source, keeping the outputs of unchanged code cells."""
+    import nbformat
+
+    notebook = render(py_path)
+    old = nbformat.read(target, as_version=4) if target.exists() else None
+    outputs = {}
+    for cell in old.cells if old else []:
+        if cell.cell_type == "code":
+            outputs.setdefault(cell.source, (cell.get("outputs", []), cell.get("execution_count")))
+    lost = 0
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = outputs.get(cell.source, ([], None))
+            lost += cell.source not in outputs
+    if lost:
+        print(f"{target.name}: {lost} code cell(s) changed and have no outputs: execute it")
+    return notebook
+
+
+def record_times(times, note):
+    import mmkeras  # noqa: F401  (imports TensorFlow with its C++ log lines silenced)
+    from benchmarks._machine import machine_details
+
+    data = json.loads(TIMES.read_text()) if TIMES.exists() else {}
+    data.setdefault("command", "python scripts/execute_notebooks.py [NAME ...]")
+    entries = data.setdefault("notebooks", {})
+    machine = machine_details()
+    day = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    for name, seconds in times.items():
+        entries[name] = {"seconds": round(seconds), "executed": day, "machine": machine,
+                         "note": note}
+    data["notebooks"] = dict(sorted(entries.items()))
+    TIMES.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def select(names):
+    sources = sorted(NOTEBOOKS.glob("[0-9]*.py"))
+    if not names:
+        return sources
+    chosen = [p for p in sources if any(n in p.stem for n in names)]
+    unknown = [n for n in names if not any(n in p.stem for p in sources)]
+    if unknown:
+        raise SystemExit(f"no notebook matches {unknown}; notebooks: {[p.stem for p in sources]}")
+    return chosen
+
+
+def main(argv=None):
+    import nbformat
+
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("names", nargs="*", help="parts of notebook names (default: all)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="execute with MMKERAS_SMOKE=1 and print times; writes nothing")
+    parser.add_argument("--sync", action="store_true",
+                        help="re-render from the sources without executing; code cells whose "
+                             "source is unchanged keep their outputs")
+    parser.add_argument("--note", default="",
+                        help="recorded with the times, e.g. what else shared the machine")
+    args = parser.parse_args(argv)
+    times = {}
+    for src in select(args.names):
+        target = src.with_suffix(".ipynb")
+        if args.sync:
+            nbformat.write(sync(src, target), target)
+            print(f"synced {target.relative_to(ROOT)}", flush=True)
+            continue
+        notebook, seconds = execute(render(src), args.smoke)
+        mode = "smoke" if args.smoke else "full size"
+        if not args.smoke:
+            nbformat.write(notebook, target)
+            times[src.stem] = seconds
+            record_times({src.stem: seconds}, args.note)
+        print(f"{src.stem}: {seconds:.0f} s ({mode})", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
