@@ -116,7 +116,9 @@ def steps_per_execution_rows(values=(1, 4, 16)):
 
 
 # The CLI as it was before bucketing: padded batches, one step per execution.
+# Before: padded training batches, one batch per compiled call, padded evaluation batches.
 BEFORE = ("import sys, mmkeras.experiments.comparison as c; c.STEPS_PER_EXECUTION = 1; "
+          "import mmkeras.evaluation.prediction as p; p.predict.__defaults__ = (256, False); "
           "from mmkeras.__main__ import main; sys.exit(main(sys.argv[1:]))")
 
 
