@@ -59,6 +59,16 @@ _non_negative_int = _int_at_least(0, "a whole number >= 0")
 _folds = _int_at_least(2, "a number of folds >= 2 (leave --cv out for the fixed split)")
 
 
+def _workers(value):
+    if value == "auto":
+        return value
+    try:
+        return _positive_int(value)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"must be 'auto' or a whole number >= 1. Received: {value!r}") from None
+
+
 def _rate(value):
     try:
         rate = float(value)
@@ -109,7 +119,7 @@ def _compare(args, parser):
     _, summary = compare(data, fusions=args.fusions, seeds=args.seeds, epochs=args.epochs,
                          preset=args.preset, out=out, cv_folds=args.cv,
                          robustness=not args.no_robustness, save_models=not args.no_models,
-                         bucketing=not args.no_bucketing, tune=args.tune)
+                         bucketing=not args.no_bucketing, tune=args.tune, workers=args.workers)
     print()
     print(markdown_table(summary))
     kept = "" if args.no_models else f", the trained models in {out}/models/"
@@ -424,6 +434,9 @@ def build_parser():
                    help="give every fusion and baseline the same KerasTuner search of TRIALS "
                         "trials (learning rate, dropout, fusion width/heads), selected on "
                         "validation; the chosen values are in results.csv")
+    p.add_argument("--workers", type=_workers, default="auto",
+                   help="runs trained at once, each in its own process (default auto: 2 on a "
+                        "CPU-only machine with 2 or more cores, else 1)")
     p.add_argument("--out", help="output folder (default mmkeras-results/DATASET)")
     p.set_defaults(run=_compare)
     p = sub.add_parser("train", help="train one model and save it with its preprocessor")

@@ -185,6 +185,8 @@ USER_MISTAKES = {
     "negative seed": (["compare", "--seeds", "0,-1"], "seeds must be >= 0. Received: '0,-1'"),
     "cv 0": (["compare", "--cv", "0"], "--cv: must be a number of folds >= 2"),
     "cv 1": (["compare", "--cv", "1"], "Received: '1'"),
+    "workers 0": (["compare", "--workers", "0"],
+                  "--workers: must be 'auto' or a whole number >= 1. Received: '0'"),
     "empty demo fusions": (["demo", "--fusions", " , "], "Received: ' , '"),
     "empty modalities": (["train", "--modalities", ","], "--modalities: expected a"),
     "modality dropout": (["train", "--modality-dropout", "1"], "[0, 1). Received: '1'"),

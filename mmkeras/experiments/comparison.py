@@ -17,6 +17,7 @@ from mmkeras.experiments.presets import PRESETS
 from mmkeras.experiments.result_store import ResultStore, study_settings
 from mmkeras.experiments.standard_encoders import standard_encoders
 from mmkeras.experiments.summary import markdown_table, summarize
+from mmkeras.experiments.workers import resolve_workers, run_in_workers
 from mmkeras.fusion import FUSIONS
 from mmkeras.predictor import Predictor
 from mmkeras.training import fit_model, format_device_summary, predict_latency, seed_everything
@@ -97,7 +98,7 @@ class StudySettings:
 def compare(dataset="av_digits", fusions=None, seeds=None, epochs=None, preset="quick",
             out=None, baselines=True, cv_folds=None, batch_size=64, robustness=True,
             patience=None, train_limit=None, dataset_options=None, verbose=1,
-            figures=True, save_models=True, bucketing=True, tune=None):
+            figures=True, save_models=True, bucketing=True, tune=None, workers=1):
     """Trains every fusion (and a unimodal baseline per modality) on the same
     encoders, budget and schedule, for several seeds, and tabulates the results.
 
@@ -136,6 +137,11 @@ def compare(dataset="av_digits", fusions=None, seeds=None, epochs=None, preset="
             (`mmkeras.experiments.tuning`), selected on validation accuracy,
             then is retrained once with its best values and tested once.
             `None`: the fixed defaults.
+        workers: Train this many runs at once, each in its own process with
+            its share of the CPU cores (`mmkeras.experiments.workers`);
+            `"auto"`: 2 on a CPU-only machine with 2 or more cores, else 1.
+            Each run is seeded on its own, so the results match a sequential
+            study up to float rounding (a worker computes with fewer threads).
 
     Returns:
         `(results, summary)`: one row per run, and mean ± std per model.
@@ -153,6 +159,7 @@ def compare(dataset="av_digits", fusions=None, seeds=None, epochs=None, preset="
     patience = patience if patience is not None else preset_settings["patience"]
     if tune is not None:
         tune = check_positive_int("tune", tune)
+    workers = resolve_workers(workers)
     data = _load(dataset, dataset_options)
     if out is not None:
         check_output_dir(out)
@@ -166,14 +173,16 @@ def compare(dataset="av_digits", fusions=None, seeds=None, epochs=None, preset="
                           bool(bucketing), int(tune or 0))
     plan = _plan(data, fusions, seeds, cv_folds, baselines, train_limit)
     progress = _Progress(len(plan), verbose)
+    pending = []
     for spec, train, validation in plan:
         key = spec.key(data.name)
         if store.done(key):
             progress.skipped(key)
-            continue
-        row, curves, history = _run_one(data, spec, train, validation, study, key)
+        else:
+            pending.append((spec, train, validation, study, key))
+    for task, (row, curves, history) in zip(pending, _trained(data, pending, workers)):
         store.add(row, curves, history)
-        progress.finished(spec, row)
+        progress.finished(task[0], row)
     results = store.results()
     summary = summarize(results)
     if out is not None:
@@ -243,6 +252,13 @@ class _Progress:
 def _clock(seconds):
     minutes, seconds = divmod(int(round(seconds)), 60)
     return f"{minutes}:{seconds:02d}"
+
+
+def _trained(data, tasks, workers):
+    """`(row, curves, history)` of each `_run_one` task, in order, from one or more processes."""
+    if workers == 1 or len(tasks) < 2:
+        return (_run_one(data, *task) for task in tasks)
+    return run_in_workers(_run_one, (data,), tasks, min(workers, len(tasks)))
 
 
 def _run_dir(out, key):

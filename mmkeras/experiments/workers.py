@@ -1,0 +1,73 @@
+"""Runs of a study trained side by side in worker processes.
+
+The models of a comparison are small: one of them leaves most of a
+multi-core CPU idle (Python overhead between steps, graph tracing at the
+first epoch). Training `workers` of them at once in separate processes, each
+given its share of the cores, keeps the cores busy. Each run is seeded on its
+own (`seed_everything(seed)` in the run), so a run's numbers do not depend on
+which worker trains it or what trains beside it; they can differ from a
+sequential run in the last float digits, since a worker computes with fewer
+threads.
+"""
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+
+# The state a worker process keeps between runs: (run function, shared arguments).
+_WORKER = {}
+
+
+def resolve_workers(workers):
+    """The number of worker processes: an int ≥ 1, or `"auto"`.
+
+    `"auto"`: 2 on a CPU-only machine with at least 2 cores, else 1 (one
+    process per GPU is what Keras expects; more would compete for its memory).
+    """
+    if workers == "auto":
+        from mmkeras.training import has_gpu
+
+        return 2 if (os.cpu_count() or 1) >= 2 and not has_gpu() else 1
+    from mmkeras.validation import check_positive_int
+
+    return check_positive_int("workers", workers)
+
+
+def run_in_workers(function, shared, tasks, workers):
+    """Yields `function(*shared, *task)` for each task, in the order of `tasks`.
+
+    Args:
+        function: A module-level function (it is pickled by name).
+        shared: Arguments every run shares (e.g. the dataset), sent to each
+            worker once.
+        tasks: A list of argument tuples, one per run.
+        workers: Worker processes; each gets `cpu_count // workers` threads.
+    """
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    # spawn: a fresh interpreter, never a fork of a process TensorFlow already runs threads in.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+                             initargs=(function, shared, threads)) as pool:
+        futures = [pool.submit(_run, task) for task in tasks]
+        try:
+            for future in futures:
+                yield future.result()
+        finally:
+            for future in futures:
+                future.cancel()
+
+
+def _start_worker(function, shared, threads):
+    from mmkeras import tf_logging
+
+    tf_logging.quiet_python_loggers()
+    if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    _WORKER.update(function=function, shared=shared)
+
+
+def _run(task):
+    return _WORKER["function"](*_WORKER["shared"], *task)

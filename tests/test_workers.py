@@ -1,0 +1,48 @@
+"""Runs trained side by side in worker processes: order, errors, and a study's results."""
+
+import operator
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mmkeras import experiments
+from mmkeras.experiments.workers import resolve_workers, run_in_workers
+
+
+def test_results_come_in_the_order_of_the_tasks_with_the_shared_arguments():
+    tasks = [(a,) for a in (5, 1, 4, 2, 3)]
+    assert list(run_in_workers(operator.sub, (10,), tasks, workers=2)) == [5, 9, 6, 8, 7]
+
+
+def test_an_error_in_a_worker_reaches_the_caller():
+    with pytest.raises(ZeroDivisionError):
+        list(run_in_workers(operator.truediv, (1,), [(2,), (0,)], workers=2))
+
+
+@pytest.mark.parametrize("value", [0, -1, 1.5, "two", True])
+def test_bad_worker_counts_are_refused(value):
+    with pytest.raises((ValueError, TypeError), match="workers"):
+        resolve_workers(value)
+
+
+def test_auto_is_one_or_two():
+    assert resolve_workers("auto") in (1, 2) and resolve_workers(3) == 3
+
+
+def test_a_study_in_two_workers_has_every_run_and_resumes(small_av_digits, tmp_path):
+    data = small_av_digits(200, 60, 80)
+    out = str(tmp_path / "study")
+    options = dict(seeds=[0], epochs=1, robustness=False, verbose=0, figures=False)
+    alone, _ = experiments.compare(data, fusions=["concat"], baselines=False, **options)
+    results, _ = experiments.compare(data, fusions=["concat", "sum"], out=out, workers=2,
+                                     **options)
+    assert list(results["model"]) == ["image only", "audio only", "concat", "sum"]
+    assert results["test_accuracy"].between(0, 1).all()
+    # The same seeded run as in this process, up to float rounding (fewer threads per worker).
+    concat = results.loc[results["model"] == "concat", "test_accuracy"].iloc[0]
+    assert abs(concat - alone["test_accuracy"].iloc[0]) <= 0.05
+    # A finished study is read back, nothing trained again.
+    again, _ = experiments.compare(data, fusions=["concat", "sum"], out=out, workers=2, **options)
+    pd.testing.assert_frame_equal(again, results)
+    assert np.isfinite(again["train_seconds"]).all()
