@@ -14,8 +14,9 @@ Run (it trains for several minutes; time it on an otherwise idle machine):
    A third model trains on the bucketed batches with `steps_per_execution=4`.
 2. `compile(steps_per_execution=k)` for concat on `av_digits`, bucketed.
 3. The whole quick `python -m mmkeras compare` (9 fusions + 2 baselines,
-   5 epochs, robustness), before (padded batches, `steps_per_execution=1`)
-   and after (the defaults), wall time.
+   5 epochs, robustness), wall time: before (padded batches in training and
+   evaluation, `steps_per_execution=1`, one process), bucketed in one
+   process, and the default (bucketed, 2 worker processes).
 """
 
 import argparse
@@ -115,28 +116,37 @@ def steps_per_execution_rows(values=(1, 4, 16)):
     return list(zip(values, rates))
 
 
-# The CLI as it was before bucketing: padded batches, one step per execution.
 # Before: padded training batches, one batch per compiled call, padded evaluation batches.
 BEFORE = ("import sys, mmkeras.experiments.comparison as c; c.STEPS_PER_EXECUTION = 1; "
           "import mmkeras.evaluation.prediction as p; p.predict.__defaults__ = (256, False); "
           "from mmkeras.__main__ import main; sys.exit(main(sys.argv[1:]))")
 
 
-def compare_seconds(keep=None):
-    """Wall seconds of the quick `python -m mmkeras compare`, before and after.
+# The quick compare's configurations, timed one after the other: (key, label, python args, flags).
+COMPARE_RUNS = [
+    ("before", "before: padded to the maximum (training and evaluation), steps_per_execution=1, "
+               "one process", ["-c", BEFORE], ["--no-bucketing", "--workers", "1"]),
+    ("bucketed", f"bucketed training and evaluation, steps_per_execution={STEPS}, one process",
+     ["-m", "mmkeras"], ["--workers", "1"]),
+    ("default", f"bucketed, steps_per_execution={STEPS}, 2 worker processes (the default, "
+                "`--workers auto`)", ["-m", "mmkeras"], []),
+]
 
-    `keep`: a folder for the "after" run's output (the README quotes its table).
+
+def compare_seconds(keep=None):
+    """Wall seconds of the quick `python -m mmkeras compare` in each of `COMPARE_RUNS`.
+
+    `keep`: a folder for the default run's output (the README quotes its table).
     """
     seconds = {}
     with tempfile.TemporaryDirectory() as folder:
-        for label, command, flags in [("on", ["-m", "mmkeras"], []),
-                                      ("off", ["-c", BEFORE], ["--no-bucketing"])]:
-            out = keep if keep and label == "on" else os.path.join(folder, label)
+        for key, _, command, flags in COMPARE_RUNS:
+            out = keep if keep and key == "default" else os.path.join(folder, key)
             start = time.perf_counter()
             subprocess.run([sys.executable, *command, "compare", *flags, "--out", out],
                            check=True, stdout=subprocess.DEVNULL)
-            seconds[label] = time.perf_counter() - start
-            print(f"quick compare, bucketing {label}: {seconds[label]:.0f} s", flush=True)
+            seconds[key] = time.perf_counter() - start
+            print(f"quick compare, {key}: {seconds[key]:.0f} s", flush=True)
     return seconds
 
 
@@ -169,14 +179,14 @@ def report(rows, spe, compare):
         lines += ["", "`compile(steps_per_execution=k)`, concat on av_digits, bucketed:", "",
                   "| steps_per_execution | samples/s | vs 1 |", "| --- | --- | --- |"]
         lines += [f"| {k} | {r:.0f} | {r / spe[0][1]:.2f}× |" for k, r in spe]
-    if len(compare) == 2:
+    if compare:
         lines += ["", "The whole quick `python -m mmkeras compare` (9 fusions + 2 baselines, "
-                  "5 epochs, robustness, figures and models written), wall time:", "",
-                  "| batches | wall time |", "| --- | --- |",
-                  f"| before: padded to the maximum, steps_per_execution=1 | "
-                  f"{_clock(compare['off'])} |",
-                  f"| after: bucketed, steps_per_execution={STEPS} (default) | "
-                  f"{_clock(compare['on'])} |"]
+                  "5 epochs, robustness, figures and models written), wall time, the runs one "
+                  "after the other:", "", "| configuration | wall time | vs before |",
+                  "| --- | --- | --- |"]
+        lines += [f"| {label} | {_clock(compare[key])} | "
+                  f"{compare['before'] / compare[key]:.2f}× |"
+                  for key, label, _, _ in COMPARE_RUNS if key in compare and "before" in compare]
     return "\n".join(lines) + "\n"
 
 
