@@ -6,7 +6,7 @@
 # the same idea with `mmkeras.build_model` at a fraction of the size.
 #
 # Runs offline on the embedded `emoji` data. Measured on a 2-core CPU (AMD EPYC, no GPU):
-# about 1.5 min (84 s) at full size; `MMKERAS_SMOKE=1` (what CI runs) takes about 20 s.
+# about 1.5 min (95 s) at full size; `MMKERAS_SMOKE=1` (what CI runs) takes about 20 s.
 
 # %%
 import os

@@ -6,7 +6,7 @@
 # the embedded datasets, bring your own folder of files with `from_dataframe`, and feed
 # everything through a `tf.data` pipeline whose throughput we measure.
 #
-# Offline throughout. Measured on a 2-core CPU (no GPU): about 20 s at full size and
+# Offline throughout. Measured on a 2-core CPU (no GPU): about 15 s (13 s) at full size and
 # 20–35 s with `MMKERAS_SMOKE=1` (the smoke run only shortens the throughput loop; its time
 # depends on what else shares the two cores).
 
@@ -173,6 +173,9 @@ print(f"av_digits pipeline: {rate:,.0f} samples/s (training a small model consum
 # within seconds with advice:
 
 # %%
+from absl import logging as absl_logging
+
+absl_logging.set_verbosity(absl_logging.ERROR)  # TFDS warns about the empty folder it probes
 try:
     datasets.load_tfds_av_mnist(data_dir=str(work / "tfds"))
 except datasets.DatasetUnavailableError as err:

@@ -8,7 +8,7 @@
 # documents' claim that late fusion beats early fusion.
 #
 # Data: `av_digits`, handwritten digits with 75% of their image energy removed, paired with
-# noisy spoken digits. Measured on a 2-core CPU (no GPU): about 11 min (637 s) at full size;
+# noisy spoken digits. Measured on a 2-core CPU (no GPU): about 5 min (296 s) at full size;
 # `MMKERAS_SMOKE=1` takes about 45 s.
 
 # %%

@@ -6,7 +6,7 @@
 # (parameters, time), and test robustness to a missing or noisy modality — including what
 # modality dropout buys.
 #
-# Measured on a 2-core CPU (no GPU): about 8.5 min (503 s) at full size; `MMKERAS_SMOKE=1` takes
+# Measured on a 2-core CPU (no GPU): about 3.5 min (210 s) at full size; `MMKERAS_SMOKE=1` takes
 # about 1 min (58 s). The committed `results/` hold the full study (three seeds, both datasets).
 
 # %%

@@ -5,7 +5,7 @@
 # sum, per-sample modality attention, cross-modal attention between image regions and words,
 # and the gates of the Gated Multimodal Unit — and read them per class.
 #
-# Data: `emoji` (image + name). Measured on a 2-core CPU (no GPU): about 3 min (191 s) at full
+# Data: `emoji` (image + name). Measured on a 2-core CPU (no GPU): about 2 min (118 s) at full
 # size; `MMKERAS_SMOKE=1` takes about 40 s.
 
 # %%

@@ -7,7 +7,7 @@
 # modalities, ids), run `compare`, then load a saved model with its preprocessor and predict
 # from file paths and strings.
 #
-# Offline throughout. Measured on a 2-core CPU (no GPU): about 85 s at full size;
+# Offline throughout. Measured on a 2-core CPU (no GPU): about 1 min (60 s) at full size;
 # `MMKERAS_SMOKE=1` takes about 65 s.
 
 # %%
