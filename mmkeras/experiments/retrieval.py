@@ -171,10 +171,7 @@ def summarize_runs(rows):
 
 def plot_recall_bars(summary, direction, path=None, ks=KS):
     """Grouped bars of recall@k per method (mean ± std over seeds), random baseline dashed."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # the caller's backend: inline in a notebook
 
     part = summary[summary["direction"] == direction]
     fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(part) + 3), 3.8))
@@ -207,10 +204,7 @@ def plot_top_matches(queries, images, rows, titles=None, path=None, correct=None
         path: Save here (PNG) when given.
         correct: Optional `(queries, k)` booleans.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # the caller's backend: inline in a notebook
 
     n, k = np.shape(rows)
     fig, axes = plt.subplots(n, k + 1, figsize=(1.3 * (k + 1) + 1.6, 1.35 * n), squeeze=False)
