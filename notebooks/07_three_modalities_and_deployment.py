@@ -8,7 +8,7 @@
 # Data: `emoji` with `speech=True`: each emoji's picture, its name, and SYNTHETIC speech of its
 # short name (espeak-ng). The speech repeats the text in another form, so it shows the
 # plumbing of a third modality, not a real-world gain. Measured on a 2-core CPU (no GPU):
-# about 1 min (58 s) at full size; `MMKERAS_SMOKE=1` takes about 17 s.
+# about 40 s (37 s) at full size; `MMKERAS_SMOKE=1` takes about 17 s.
 
 # %%
 import os

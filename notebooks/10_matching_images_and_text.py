@@ -9,7 +9,7 @@
 # training, against the random baseline.
 #
 # Data: `emoji` as pairs (`mmkeras.datasets.load_pairs`). Measured on a 2-core CPU (no GPU):
-# about 2.2 min (133 s) at full size, timed right after the study while 2-3 heavy jobs shared the cores; `MMKERAS_SMOKE=1` takes 44 s. The committed study (`scripts/retrieval_study.py`, three seeds,
+# about 2 min (114 s) at full size; `MMKERAS_SMOKE=1` takes 44 s. The committed study (`scripts/retrieval_study.py`, three seeds,
 # three fusions) is in `results/retrieval/`.
 
 # %%

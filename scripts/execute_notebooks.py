@@ -3,13 +3,13 @@
 The `.py` files (jupytext py:percent) are the source of truth: edit them, then regenerate their
 notebooks with this one script:
 
-    python scripts/execute_notebooks.py                 # every notebook, full size
-    python scripts/execute_notebooks.py 04 06           # only the notebooks whose names hold 04 or 06
-    python scripts/execute_notebooks.py --smoke         # MMKERAS_SMOKE=1: times only, writes nothing
-    python scripts/execute_notebooks.py --sync 11       # markdown-only edit: re-render, keep outputs
+    python scripts/execute_notebooks.py             # every notebook, full size
+    python scripts/execute_notebooks.py 04 06       # the notebooks whose names hold 04 or 06
+    python scripts/execute_notebooks.py --smoke     # MMKERAS_SMOKE=1: times only, writes nothing
+    python scripts/execute_notebooks.py --sync 11   # markdown-only edit: re-render, keep outputs
 
 Each notebook is executed top to bottom by nbclient in a fresh temporary folder (files it writes
-stay out of the repository), its outputs are cleaned (machine paths, TensorFlow's C++ log lines,
+stay out of the repository), its outputs are cleaned (machine paths, TensorFlow's log lines,
 progress-bar redraws) and it is written with its outputs to notebooks/NN_name.ipynb. The wall
 time of each full-size run is recorded, with the machine, in notebooks/execution_times.json;
 only the notebooks executed are updated there. `--note` adds what else shared the machine.
@@ -34,9 +34,14 @@ NOTEBOOKS = ROOT / "notebooks"
 TIMES = NOTEBOOKS / "execution_times.json"
 sys.path.insert(0, str(ROOT))
 
-# TensorFlow/absl C++ log lines: "I0000 00:00:1732 123 cudart_stub.cc:31] ..."
+# TensorFlow's log lines: C++ ("I0000 00:00:1732 123 cudart_stub.cc:31] ..."), LiteRT's
+# ("INFO: Created TensorFlow Lite XNNPACK delegate for CPU.") and its Python logger's INFO
+# ("INFO:tensorflow:Assets written to: ..." when a SavedModel is exported) and the TFLite
+# converter's ("fully_quantize: 0, inference_type: 6, ...").
 TF_LOG_LINE = re.compile(r"^(?:[IWEF]\d{4} [\d:.]+\s+\d+ [\w./-]+:\d+\]"
-                         r"|WARNING: All log messages before absl::InitializeLog\(\)).*\n?",
+                         r"|WARNING: All log messages before absl::InitializeLog\(\)"
+                         r"|INFO: Created TensorFlow Lite|INFO:tensorflow:"
+                         r"|fully_quantize: \d).*\n?",
                          re.MULTILINE)
 
 

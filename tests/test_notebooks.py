@@ -1,8 +1,9 @@
-"""The tutorial notebooks: in sync with their sources, committed without outputs,
-and executed top to bottom in smoke mode (MMKERAS_SMOKE=1)."""
+"""The tutorial notebooks: in sync with their sources, committed executed at full size with
+clean outputs (scripts/execute_notebooks.py), and executed top to bottom in smoke mode
+(MMKERAS_SMOKE=1)."""
 
 import json
-import os
+import re
 from pathlib import Path
 
 import jupytext
@@ -20,20 +21,63 @@ def test_every_notebook_has_its_source_and_every_source_its_notebook():
     assert len(set(numbers)) == len(numbers), f"two notebooks share a number: {numbers}"
 
 
+REGENERATE = "run python scripts/execute_notebooks.py {}"
+# Machine paths and TensorFlow's log lines ("I0000 00:00:17… cudart_stub.cc:31] …").
+UNWANTED = re.compile(r"(/work/|/tmp/|/home/|/root/|/Users/|^[IWEF]\d{4} \d\d:\d\d"
+                      r"|cudart_stub|absl::InitializeLog|INFO:tensorflow:|TensorFlow Lite XNNPACK"
+                      r"|fully_quantize: \d|\r)", re.MULTILINE)
+
+
+def _output_texts(output):
+    if output["output_type"] == "stream":
+        yield "".join(output["text"])
+    elif output["output_type"] == "error":
+        yield "\n".join(output["traceback"])
+    else:
+        for mime, value in output.get("data", {}).items():
+            if mime.startswith("text/"):
+                yield "".join(value)
+
+
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
-def test_in_sync_without_outputs_and_well_formed(notebook):
+def test_in_sync_with_its_source_and_well_formed(notebook):
     source = jupytext.read(notebook.with_suffix(".py"), fmt="py:percent").cells
     cells = json.loads(notebook.read_text())["cells"]
     assert [(c.cell_type, c.source) for c in source] == [
         (c["cell_type"], "".join(c["source"])) for c in cells], (
-        f"{notebook.name} is out of sync with its .py source: run python scripts/sync_notebooks.py")
-    assert all(not c.get("outputs") for c in cells if c["cell_type"] == "code")
+        f"{notebook.name} is out of sync with its .py source: "
+        + REGENERATE.format(notebook.stem.split("_")[0]))
     first = "".join(cells[0]["source"])
     assert cells[0]["cell_type"] == "markdown" and "**Goal:**" in first
     assert "TIME_" not in first, "the introduction must state measured times"
     text = "".join("".join(c["source"]) for c in cells)
     assert "!pip" not in text and "%pip" not in text
     assert "MMKERAS_SMOKE" in text and "## Exercises" in text and "## Summary" in text
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_executed_top_to_bottom_with_clean_outputs(notebook):
+    redo = REGENERATE.format(notebook.stem.split("_")[0])
+    code = [c for c in json.loads(notebook.read_text())["cells"] if c["cell_type"] == "code"]
+    assert [c["execution_count"] for c in code] == list(range(1, len(code) + 1)), (
+        f"{notebook.name} was not executed top to bottom in one run: {redo}")
+    assert sum(bool(c["outputs"]) for c in code) >= len(code) // 3, (
+        f"{notebook.name} has few outputs: {redo}")
+    for i, cell in enumerate(code):
+        for output in cell["outputs"]:
+            assert output["output_type"] != "error", f"{notebook.name}, code cell {i}: {output}"
+            for text in _output_texts(output):
+                found = UNWANTED.search(text)
+                assert not found, (f"{notebook.name}, code cell {i} prints {found.group()!r} "
+                                   f"(a machine path, a log line or a redrawn line): {text[:300]}")
+    assert notebook.stat().st_size < 1_500_000, f"{notebook.name}: keep figures small"
+
+
+def test_every_notebook_has_its_full_size_time_recorded():
+    times = json.loads((ROOT / "notebooks" / "execution_times.json").read_text())["notebooks"]
+    missing = [p.stem for p in NOTEBOOKS if p.stem not in times]
+    assert not missing, f"not executed at full size by scripts/execute_notebooks.py: {missing}"
+    assert all(t["seconds"] > 0 and "cores" in t["machine"] for t in times.values())
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
