@@ -8,6 +8,7 @@ import pytest
 
 from mmkeras import experiments
 from mmkeras.experiments.workers import resolve_workers, run_in_workers
+from mmkeras.fusion import FUSIONS, ConcatFusion, register_fusion
 
 
 def test_results_come_in_the_order_of_the_tasks_with_the_shared_arguments():
@@ -46,3 +47,48 @@ def test_a_study_in_two_workers_has_every_run_and_resumes(small_av_digits, tmp_p
     again, _ = experiments.compare(data, fusions=["concat", "sum"], out=out, workers=2, **options)
     pd.testing.assert_frame_equal(again, results)
     assert np.isfinite(again["train_seconds"]).all()
+
+
+class _LocalConcat(ConcatFusion):
+    """A fusion as a notebook defines it: its class lives in `__main__`."""
+
+
+_LocalConcat.__module__ = "__main__"
+
+
+def test_fusions_registered_by_the_caller_reach_the_workers(small_av_digits):
+    data = small_av_digits(120, 40, 40)
+    options = dict(seeds=[0], epochs=1, robustness=False, verbose=0, figures=False,
+                   baselines=False)
+    register_fusion("renamed_concat", ConcatFusion)
+    register_fusion("local_concat", _LocalConcat)
+    try:
+        results, _ = experiments.compare(data, fusions=["renamed_concat", "sum"], workers=2,
+                                         **options)
+        assert list(results["model"]) == ["renamed_concat", "sum"]
+        with pytest.warns(UserWarning, match=r"__main__ \(\['local_concat'\]\).*workers=1"):
+            local, _ = experiments.compare(data, fusions=["local_concat", "sum"], workers=2,
+                                           **options)
+        assert list(local["model"]) == ["local_concat", "sum"]
+    finally:
+        FUSIONS.pop("renamed_concat", None)
+        FUSIONS.pop("local_concat", None)
+
+
+UNGUARDED_SCRIPT = """
+import operator
+from mmkeras.experiments.workers import run_in_workers
+print(list(run_in_workers(operator.sub, (10,), [(1,), (2,)], 2)))
+"""
+
+
+def test_a_script_without_a_main_guard_runs_once(tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "study.py"
+    script.write_text(UNGUARDED_SCRIPT)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines() == ["[9, 8]"]

@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import time
+import warnings
 
 import numpy as np
 
@@ -256,9 +257,32 @@ def _clock(seconds):
 
 def _trained(data, tasks, workers):
     """`(row, curves, history)` of each `_run_one` task, in order, from one or more processes."""
-    if workers == 1 or len(tasks) < 2:
-        return (_run_one(data, *task) for task in tasks)
-    return run_in_workers(_run_one, (data,), tasks, min(workers, len(tasks)))
+    fusions = {task[0].fusion for task in tasks}
+    if workers > 1 and len(tasks) > 1 and _shareable(fusions):
+        # A fresh process knows only the built-in names: send every entry the study uses.
+        entries = {n: FUSIONS[n] for n in fusions}
+        return run_in_workers(_run_one, (data,), tasks, min(workers, len(tasks)),
+                              setup=(_register_fusions, entries))
+    return (_run_one(data, *task) for task in tasks)
+
+
+def _shareable(fusions):
+    """Whether worker processes can build these fusions: a class defined in
+    the caller's script or notebook (`__main__`) cannot be sent to them."""
+    local = sorted(n for n in fusions if FUSIONS[n][0].__module__ == "__main__")
+    if local:
+        warnings.warn(f"Fusions defined in __main__ ({local}) cannot be sent to worker "
+                      "processes; training in this process (workers=1). Define them in a "
+                      "module you import to train them in workers.", stacklevel=3)
+    return not local
+
+
+def _register_fusions(entries):
+    """Registers a study's fusions in a worker process, the caller's own among them."""
+    from mmkeras.fusion import register_fusion
+
+    for name, (cls, defaults) in entries.items():
+        register_fusion(name, cls, **defaults)
 
 
 def _run_dir(out, key):

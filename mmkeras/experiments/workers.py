@@ -10,8 +10,10 @@ sequential run in the last float digits, since a worker computes with fewer
 threads.
 """
 
+import contextlib
 import multiprocessing
 import os
+import sys
 from concurrent.futures import ProcessPoolExecutor
 
 # The state a worker process keeps between runs: (run function, shared arguments).
@@ -33,22 +35,26 @@ def resolve_workers(workers):
     return check_positive_int("workers", workers)
 
 
-def run_in_workers(function, shared, tasks, workers):
+def run_in_workers(function, shared, tasks, workers, setup=None):
     """Yields `function(*shared, *task)` for each task, in the order of `tasks`.
 
     Args:
-        function: A module-level function (it is pickled by name).
+        function: A module-level function of an importable module (it is
+            pickled by name).
         shared: Arguments every run shares (e.g. the dataset), sent to each
             worker once.
         tasks: A list of argument tuples, one per run.
         workers: Worker processes; each gets `cpu_count // workers` threads.
+        setup: `(function, *args)` each worker calls once before its first
+            run (e.g. registering the caller's own fusions).
     """
     threads = max(1, (os.cpu_count() or 1) // workers)
     # spawn: a fresh interpreter, never a fork of a process TensorFlow already runs threads in.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
-                             initargs=(function, shared, threads)) as pool:
-        futures = [pool.submit(_run, task) for task in tasks]
+                             initargs=(function, shared, threads, setup)) as pool:
+        with _caller_script_not_rerun():
+            futures = [pool.submit(_run, task) for task in tasks]
         try:
             for future in futures:
                 yield future.result()
@@ -57,7 +63,31 @@ def run_in_workers(function, shared, tasks, workers):
                 future.cancel()
 
 
-def _start_worker(function, shared, threads):
+@contextlib.contextmanager
+def _caller_script_not_rerun():
+    """Workers started inside this block do not run the caller's `__main__`.
+
+    A spawned process normally runs the parent's main script (as
+    `__mp_main__`) to find what it unpickles. The workers need nothing from
+    it — they run mmkeras functions — and a script that calls `compare` at
+    its top level, without `if __name__ == "__main__":`, would call it again
+    in every worker, which then cannot start and never reports back.
+    """
+    main = sys.modules.get("__main__")
+    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__")
+             if main is not None and k in main.__dict__}
+    if "__file__" in saved:
+        del main.__file__
+    if saved.get("__spec__") is not None:
+        main.__spec__ = None
+    try:
+        yield
+    finally:
+        if main is not None:
+            main.__dict__.update(saved)
+
+
+def _start_worker(function, shared, threads, setup):
     from mmkeras import tf_logging
 
     tf_logging.quiet_python_loggers()
@@ -66,6 +96,8 @@ def _start_worker(function, shared, threads):
 
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(threads)
+    if setup is not None:
+        setup[0](*setup[1:])
     _WORKER.update(function=function, shared=shared)
 
 
