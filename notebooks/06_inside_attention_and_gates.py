@@ -5,7 +5,7 @@
 # sum, per-sample modality attention, cross-modal attention between image regions and words,
 # and the gates of the Gated Multimodal Unit — and read them per class.
 #
-# Data: `emoji` (image + name). Measured on a 2-core CPU (no GPU): about 2 min (118 s) at full
+# Data: `emoji` (image + name). Measured on a 2-core CPU (no GPU): about 2.5 min (140 s) at full
 # size; `MMKERAS_SMOKE=1` takes about 40 s.
 
 # %%
@@ -50,7 +50,7 @@ models = {name: trained(name) for name in ("weighted", "attention", "gated", "cr
 
 # %%
 readout = fusion.fusion_readout(models["weighted"])
-dict(zip(readout["modalities"], readout["modality_weights"].round(3)))
+{m: round(float(w), 3) for m, w in zip(readout["modalities"], readout["modality_weights"])}
 
 # %% [markdown]
 # α is a global preference, and with projections before it, α and the projection scales
@@ -120,7 +120,7 @@ plt.show()
 # `mmkeras.evaluation.modality_contributions` (accuracy lost when a modality goes missing).
 
 # %%
-mmkeras.evaluation.modality_contributions(models["gated"], test.x, test.y)
+pd.Series(mmkeras.evaluation.modality_contributions(models["gated"], test.x, test.y)).round(3)
 
 # %% [markdown]
 # ## Exercises

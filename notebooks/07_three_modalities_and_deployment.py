@@ -8,7 +8,7 @@
 # Data: `emoji` with `speech=True`: each emoji's picture, its name, and SYNTHETIC speech of its
 # short name (espeak-ng). The speech repeats the text in another form, so it shows the
 # plumbing of a third modality, not a real-world gain. Measured on a 2-core CPU (no GPU):
-# about 40 s (37 s) at full size; `MMKERAS_SMOKE=1` takes about 17 s.
+# about 40 s (38 s) at full size; `MMKERAS_SMOKE=1` takes about 17 s.
 
 # %%
 import os
@@ -65,7 +65,7 @@ model.fit(train.x, train.y, validation_data=(data.validation.x, data.validation.
 print(f"trained in {time.perf_counter() - start:.0f} s")
 test = data.test
 print("contribution of each modality (accuracy lost without it):")
-evaluation.modality_contributions(model, test.x, test.y)
+pd.Series(evaluation.modality_contributions(model, test.x, test.y)).round(3)
 
 # %% [markdown]
 # ## Save and load, in safe mode
