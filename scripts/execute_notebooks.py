@@ -65,6 +65,7 @@ def clean_text(text, workdir):
         text = text.replace(old, new)
     text = re.sub(tmp + r"/[\w.-]+", "<tmp>", text)
     text = TF_LOG_LINE.sub("", text)
+    text = re.sub(r" at 0x[0-9a-f]{6,}", " at 0x…", text)  # object addresses change every run
     # A progress bar redraws its line with \r: keep what the screen finally shows.
     return "\n".join(line.rsplit("\r", 1)[-1] for line in text.split("\n"))
 
