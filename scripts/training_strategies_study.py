@@ -2,11 +2,12 @@
 useful when one modality is missing?
 
 For each dataset and seed: a unimodal model per modality (these are also the
-pretrained encoders of pretrain-then-fuse), then each fusion trained five
+pretrained encoders of pretrain-then-fuse), then each fusion trained six
 ways — plain, with modality dropout, with auxiliary unimodal heads, with
-OGM-GE gradient modulation, and pretrain-then-fuse (encoders from the
-unimodal models' .keras files, frozen) — each evaluated on the test split
-with every input and with each modality missing.
+OGM-GE gradient modulation, pretrain-then-fuse (encoders from the unimodal
+models' .keras files, frozen), and pretrain-then-fuse with modality dropout
+in the fusion head — each evaluated on the test split with every input and
+with each modality missing.
 
 Every run appends one row to OUT/runs_<dataset>.csv, so an interrupted study resumes
 where it stopped:
@@ -23,7 +24,8 @@ import time
 
 import numpy as np
 
-STRATEGIES = ("plain", "modality_dropout", "auxiliary_heads", "ogm_ge", "pretrain_then_fuse")
+STRATEGIES = ("plain", "modality_dropout", "auxiliary_heads", "ogm_ge", "pretrain_then_fuse",
+              "pretrain_then_fuse_dropout")
 FUSIONS = ("concat", "gated", "attention")
 DATASETS = ("av_digits", "emoji")
 
@@ -205,13 +207,15 @@ def _fused(data, train, fusion, strategy, seed, args):
         rate = args.modality_dropout if strategy == "modality_dropout" else 0.0
         model = build_model(standard_encoders(data), modality_dropout=rate, **common)
         _, _, epochs = fit_model(model, train, data.validation, checkpoint=False, **fit)
-    elif strategy == "pretrain_then_fuse":
+    elif strategy.startswith("pretrain_then_fuse"):
         from mmkeras.encoders.pretrained import load_encoder
         from mmkeras.training.pretraining import fit_frozen_then_fine_tune
 
         encoders = {m: load_encoder(_model_path(args.models, data.name, seed, m), modality=m)
                     for m in data.modalities}
-        model = build_model(encoders, **common)
+        # _dropout: the frozen encoders, and a fusion head trained with modalities dropped.
+        rate = args.modality_dropout if strategy.endswith("_dropout") else 0.0
+        model = build_model(encoders, modality_dropout=rate, **common)
         _, _, epochs = fit_frozen_then_fine_tune(model, train, data.validation, **fit)
     else:
         model, epochs = _fit_multi_output(data, train, fusion, strategy, args, seed)
@@ -354,7 +358,22 @@ def markdown(summary, runs, machine, command):
                      + f" | {'yes' if holds else 'no'} |")
     lines.append("")
     lines.append("'holds': every gap ≥ 0 and full-input accuracy at most 0.01 below plain.")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + [""] + strategy_means(table, gap_columns)) + "\n"
+
+
+def strategy_means(table, gap_columns):
+    """Per dataset and strategy, the mean over the fusions of accuracy, vs plain and the
+    worst (lowest) gap of each model."""
+    table = table.assign(strategy=table["model"].str.split(" / ").str[1],
+                         worst_gap=table[gap_columns].min(axis=1))
+    means = table.groupby(["dataset", "strategy"], sort=False)[
+        ["accuracy", "vs_plain", "worst_gap"]].mean()
+    lines = ["## Each strategy, mean over the fusions", "",
+             "worst gap = the lower of a model's two gaps, averaged over the fusions.", "",
+             "| dataset | strategy | accuracy | vs plain | worst gap |", "|---|---|---|---|---|"]
+    lines += [f"| {d} | {k} | {r['accuracy']:.3f} | {r['vs_plain']:+.3f} | "
+              f"{r['worst_gap']:+.3f} |" for (d, k), r in means.iterrows()]
+    return lines
 
 
 def multitask_markdown(runs):
@@ -374,6 +393,12 @@ def multitask_markdown(runs):
     return "\n".join(lines) + "\n"
 
 
+def _plot_order(model):
+    fusion, strategy = model.split(" / ")
+    return (FUSIONS.index(fusion) if fusion in FUSIONS else len(FUSIONS),
+            STRATEGIES.index(strategy) if strategy in STRATEGIES else len(STRATEGIES))
+
+
 def plot(summary, path):
     import matplotlib
 
@@ -384,7 +409,9 @@ def plot(summary, path):
     fig, axes = plt.subplots(1, len(names), figsize=(7 * len(names), 4.5), squeeze=False)
     for ax, name in zip(axes[0], names):
         part = summary[summary["dataset"] == name]
-        fused = part[part["strategy"] != "unimodal"]
+        # Grouped by fusion, strategies in the study's order.
+        fused = part[part["strategy"] != "unimodal"].sort_values(
+            "model", key=lambda c: c.map(lambda m: _plot_order(m)))
         modalities = [c[len("missing_"):] for c in part.columns
                       if c.startswith("missing_") and not c.endswith("_std")
                       and part[c].notna().any()]
@@ -405,7 +432,8 @@ def plot(summary, path):
         ax.set_xticklabels(fused["model"], rotation=70, ha="right", fontsize=7)
         ax.set_ylabel("test accuracy")
         ax.set_title(name)
-        ax.legend(fontsize=7)
+        ax.set_ylim(0, 1.0)
+        ax.legend(fontsize=7, ncol=3, loc="upper center")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
