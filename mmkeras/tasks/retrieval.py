@@ -64,6 +64,9 @@ class Retriever:
         self.query_modality = next(m for m in self.modalities if m != self.gallery_modality)
         self.dual_encoder = dual_encoder
         self.batch_size = batch_size
+        # One tower per modality, kept: a new tower per call would trace its
+        # predict function again every time.
+        self._towers = {}
         self.gallery = np.asarray(values)
         self.ids = list(range(len(self.gallery))) if ids is None else list(ids)
         if len(self.ids) != len(self.gallery):
@@ -78,8 +81,10 @@ class Retriever:
     def embed(self, x):
         """`{modality: array}` (either modality) → `(n, d)` L2-normalised embeddings."""
         modality, values = _one_modality("x", x, self.modalities)
-        tower = embedding_model(self.dual_encoder, modality)
-        return np.asarray(tower.predict(values, batch_size=self.batch_size, verbose=0))
+        if modality not in self._towers:
+            self._towers[modality] = embedding_model(self.dual_encoder, modality)
+        return np.asarray(self._towers[modality].predict(values, batch_size=self.batch_size,
+                                                         verbose=0))
 
     def scores(self, query):
         """`(queries, gallery)` cosine similarities of `query = {other modality: array}`."""
