@@ -154,15 +154,12 @@ class Preprocessor:
         if kind == "image":
             empty = np.zeros(self.input_shape(modality), dtype="float32")
             return np.stack([empty if a is None else a for a in arrays]).astype("float32")
-        import keras
-
         width = self.input_shape(modality)[-1]
         length = max([len(a) for a in arrays if a is not None] + [1])
         if all(a is None for a in arrays):  # pad_sequences infers the width from a sample
             return np.zeros((len(arrays), length, width), dtype="float32")
         frames = [np.zeros((0, width), "float32") if a is None else a for a in arrays]
-        return keras.utils.pad_sequences(frames, maxlen=length, dtype="float32",
-                                         padding="post", truncating="post", value=0.0)
+        return audio_lib.pad_sequences(frames, max_len=length)[0]
 
     def input_shape(self, modality):
         """The model input shape of `modality` (no batch axis; `None` = variable)."""
