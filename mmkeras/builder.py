@@ -15,7 +15,7 @@ from keras import layers
 from mmkeras import fusion as fusion_lib
 from mmkeras import layer_names, validation
 from mmkeras.encoders.views import encoder_view
-from mmkeras.head import check_num_classes, classification_head
+from mmkeras.head import check_head_arguments, check_num_classes, classification_head
 from mmkeras.layers import ModalityPresence, PaddingMask
 
 # Early fusion reads image feature maps as tokens; larger maps are average
@@ -79,13 +79,9 @@ def build_model(encoders, fusion="concat", num_classes=2, *, binary=False,
     """
     _check_encoders(encoders)
     num_classes = check_num_classes(num_classes, binary)
-    head_units = validation.check_positive_ints(
-        "head_units", (head_units,) if validation.is_int(head_units) else head_units,
-        allow_empty=True)
-    dropout = validation.check_rate("dropout", dropout)
+    head_units, dropout = check_head_arguments(head_units, dropout, units_name="head_units")
     modality_dropout = validation.check_rate("modality_dropout", modality_dropout)
-    if isinstance(optimizer, str):
-        learning_rate = validation.check_positive_float("learning_rate", learning_rate)
+    optimizer = make_optimizer(optimizer, learning_rate)
     steps_per_execution = validation.check_positive_int("steps_per_execution",
                                                         steps_per_execution)
     encoders = {m: encoders[m] for m in sorted(encoders)}
@@ -108,7 +104,7 @@ def build_model(encoders, fusion="concat", num_classes=2, *, binary=False,
                 else f"{fusion_lib.name_of(fusion_layer)}_fusion")
     model = keras.Model(inputs, outputs, name=name)
     if compile:
-        _compile(model, optimizer, learning_rate, binary, steps_per_execution)
+        _compile(model, optimizer, binary, steps_per_execution)
     return model
 
 
@@ -209,11 +205,16 @@ _LEVEL_INPUTS = {"early": _tokens, "sequence": _sequences, "feature": _embedding
                  "decision": _embeddings}
 
 
-def _compile(model, optimizer, learning_rate, binary, steps_per_execution=1):
-    if isinstance(optimizer, str):
-        optimizer = keras.optimizers.get(
-            {"class_name": optimizer, "config": {"learning_rate": learning_rate}}
-        )
+def make_optimizer(optimizer="adam", learning_rate=1e-3):
+    """`optimizer` itself, or for a name the optimizer it names at `learning_rate` (checked)."""
+    if not isinstance(optimizer, str):
+        return optimizer
+    learning_rate = validation.check_positive_float("learning_rate", learning_rate)
+    return keras.optimizers.get({"class_name": optimizer,
+                                 "config": {"learning_rate": learning_rate}})
+
+
+def _compile(model, optimizer, binary, steps_per_execution=1):
     model.compile(
         optimizer=optimizer,
         loss="binary_crossentropy" if binary else "sparse_categorical_crossentropy",

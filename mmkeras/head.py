@@ -70,9 +70,10 @@ def check_num_classes(num_classes, binary=False):
     return num_classes
 
 
-def check_head_arguments(units, dropout):
-    """`(units, dropout)` checked: hidden widths (may be empty) and a rate in [0, 1)."""
+def check_head_arguments(units, dropout, units_name="units"):
+    """`(units, dropout)` checked: hidden widths (one int, several, or none) and a
+    rate in [0, 1); errors name the widths `units_name` (`head_units` in the builders)."""
     if validation.is_int(units):
         units = (units,)
-    units = validation.check_positive_ints("units", units, allow_empty=True)
+    units = validation.check_positive_ints(units_name, units, allow_empty=True)
     return units, validation.check_rate("dropout", dropout)

@@ -4,7 +4,7 @@ import keras
 from keras import layers
 
 from mmkeras import layer_names, validation
-from mmkeras.builder import _check_encoders
+from mmkeras.builder import _check_encoders, make_optimizer
 from mmkeras.tasks.contrastive_loss import ContrastiveLoss
 from mmkeras.tasks.similarity_logits import SimilarityLogits
 
@@ -68,8 +68,7 @@ def build_dual_encoder(encoders, embedding_dim=64, temperature=0.07, max_scale=1
         raise ValueError("A dual encoder matches exactly two modalities. "
                          f"Received: encoders for {sorted(encoders)}")
     embedding_dim = validation.check_positive_int("embedding_dim", embedding_dim)
-    if isinstance(optimizer, str):
-        learning_rate = validation.check_positive_float("learning_rate", learning_rate)
+    optimizer = make_optimizer(optimizer, learning_rate)
     inputs, embeddings = {}, []
     for modality in sorted(encoders):
         encoder = encoders[modality]
@@ -84,9 +83,6 @@ def build_dual_encoder(encoders, embedding_dim=64, temperature=0.07, max_scale=1
     logits = SimilarityLogits(temperature, max_scale, name=SIMILARITY)(embeddings)
     model = keras.Model(inputs, logits, name=name)
     if compile:
-        if isinstance(optimizer, str):
-            optimizer = keras.optimizers.get(
-                {"class_name": optimizer, "config": {"learning_rate": learning_rate}})
         model.compile(optimizer=optimizer, loss=ContrastiveLoss())
     return model
 

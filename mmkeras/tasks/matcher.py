@@ -4,8 +4,7 @@ import keras
 import numpy as np
 
 from mmkeras import fusion as fusion_lib
-from mmkeras import validation
-from mmkeras.builder import build_backbone
+from mmkeras.builder import build_backbone, make_optimizer
 from mmkeras.head import check_head_arguments, classification_head
 
 MATCH_HEAD = "match_head"
@@ -57,10 +56,8 @@ def build_matcher(encoders, fusion="cross_attention", head_units=(64,), dropout=
     if not isinstance(encoders, dict) or len(encoders) != 2:
         raise ValueError("A matcher compares exactly two modalities. Received: encoders for "
                          f"{sorted(encoders) if isinstance(encoders, dict) else encoders!r}")
-    units, dropout = check_head_arguments(
-        (head_units,) if validation.is_int(head_units) else head_units, dropout)
-    if isinstance(optimizer, str):
-        learning_rate = validation.check_positive_float("learning_rate", learning_rate)
+    units, dropout = check_head_arguments(head_units, dropout, units_name="head_units")
+    optimizer = make_optimizer(optimizer, learning_rate)
     backbone = build_backbone(encoders, fusion)
     head = classification_head(2, binary=True, units=tuple(units), dropout=dropout,
                                name=MATCH_HEAD)
@@ -68,9 +65,6 @@ def build_matcher(encoders, fusion="cross_attention", head_units=(64,), dropout=
         name = f"{fusion_lib.name_of(fusion_lib.get(fusion))}_matcher"
     model = keras.Model(backbone.input, head(backbone.output), name=name)
     if compile:
-        if isinstance(optimizer, str):
-            optimizer = keras.optimizers.get(
-                {"class_name": optimizer, "config": {"learning_rate": learning_rate}})
         model.compile(optimizer=optimizer, loss="binary_crossentropy",
                       metrics=["accuracy", keras.metrics.AUC(name="auc")])
     return model

@@ -16,7 +16,7 @@ from keras import ops
 
 from mmkeras import fusion as fusion_lib
 from mmkeras import layer_names, validation
-from mmkeras.builder import _check_encoders, _fusion_inputs, build_backbone
+from mmkeras.builder import _check_encoders, _fusion_inputs, build_backbone, make_optimizer
 from mmkeras.head import check_head_arguments, classification_head
 from mmkeras.layers import ModalityPresence
 
@@ -101,12 +101,11 @@ def build_multitask_model(encoders, tasks, fusion="concat", *, loss_weights=None
     _check_encoders(encoders)
     tasks = _check_tasks(tasks, encoders)
     mode = _check_auxiliary(auxiliary_heads)
-    units, dropout = check_head_arguments(head_units, dropout)
+    units, dropout = check_head_arguments(head_units, dropout, units_name="head_units")
     modality_dropout = validation.check_rate("modality_dropout", modality_dropout)
     auxiliary_weight = validation.check_positive_float("auxiliary_weight", auxiliary_weight)
     weights = _check_loss_weights(loss_weights, tasks)
-    if isinstance(optimizer, str):
-        learning_rate = validation.check_positive_float("learning_rate", learning_rate)
+    optimizer = make_optimizer(optimizer, learning_rate)
     encoders = {m: encoders[m] for m in sorted(encoders)}
     fusion_layer = fusion_lib.get(fusion).for_modalities(list(encoders))
     level = fusion_layer.fusion_level
@@ -137,15 +136,13 @@ def build_multitask_model(encoders, tasks, fusion="concat", *, loss_weights=None
     model = keras.Model(inputs, outputs,
                         name=name or f"{fusion_lib.name_of(fusion_layer)}_multitask")
     if compile:
-        compile_multitask(model, optimizer, learning_rate, weights)
+        compile_multitask(model, optimizer, loss_weights=weights)
     return model
 
 
 def compile_multitask(model, optimizer="adam", learning_rate=1e-3, loss_weights=None):
     """Sparse cross-entropy and accuracy for every output, with `loss_weights`."""
-    if isinstance(optimizer, str):
-        optimizer = keras.optimizers.get(
-            {"class_name": optimizer, "config": {"learning_rate": learning_rate}})
+    optimizer = make_optimizer(optimizer, learning_rate)
     names = list(model.output)
     model.compile(optimizer=optimizer,
                   loss={n: "sparse_categorical_crossentropy" for n in names},
