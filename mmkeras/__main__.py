@@ -167,29 +167,26 @@ def _train(args, parser):
 
 def _load(path, parser):
     """`(model, Predictor or None)` from a .keras file, in safe mode."""
+    import zipfile
+
     import keras
 
     from mmkeras import Predictor
-    from mmkeras.predictor import PREPROCESSOR_FILE
+    from mmkeras.predictor import read_preprocessor
 
     if not os.path.isfile(path):
         parser.error(f"model file not found: {path!r}")
-    import zipfile
-
     if not zipfile.is_zipfile(path):
         parser.error(f"not a .keras model file (truncated or another format): {path!r}")
     try:
-        with zipfile.ZipFile(path) as archive:
-            has_preprocessor = PREPROCESSOR_FILE in archive.namelist()
-        if has_preprocessor:
-            predictor = Predictor.load(path)
-            return predictor.model, predictor
-        return keras.models.load_model(path, safe_mode=True), None
+        preprocessor = read_preprocessor(path)
+        model = keras.models.load_model(path, safe_mode=True)
     except (ValueError, TypeError, KeyError, OSError, zipfile.BadZipFile) as err:
         # A damaged archive fails deep inside Keras with a message that names no file.
         detail = " ".join(str(err).split())[:300]
         parser.error(f"cannot read the model file {path!r} (damaged or not a mmkeras model): "
                      f"{type(err).__name__}: {detail}")
+    return model, (None if preprocessor is None else Predictor(model, preprocessor))
 
 
 def _evaluate(args, parser):
@@ -276,7 +273,7 @@ def _predictions(args, parser, predictor):
 def _print_predictions(predictions, top):
     absent = [m for m, flags in predictions.missing.items() if any(flags)]
     if absent:
-        print(f"(missing inputs, predicted without them: "
+        print("(missing inputs, predicted without them: "
               + ", ".join(f"{m} x{int(sum(predictions.missing[m]))}" for m in absent) + ")")
     for item, best in zip(predictions.ids, predictions.top(top)):
         if len(predictions) > 1:

@@ -152,8 +152,7 @@ class Predictor:
         if not path.endswith(".keras"):
             raise ValueError(f"The file name must end in .keras. Received: path={path!r}")
         self.model.save(path)
-        with zipfile.ZipFile(path, "a") as archive:
-            archive.writestr(PREPROCESSOR_FILE, self.preprocessor.to_json())
+        write_preprocessor(path, self.preprocessor)
         return path
 
     @classmethod
@@ -164,21 +163,35 @@ class Predictor:
         import mmkeras  # noqa: F401  (registers mmkeras' layers for loading)
 
         path = os.fspath(path)
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"Model file not found. Received: path={path!r}")
-        if not zipfile.is_zipfile(path):
-            raise ValueError(f"{path!r} is not a .keras archive (truncated or another format)")
-        with zipfile.ZipFile(path) as archive:
-            if PREPROCESSOR_FILE not in archive.namelist():
-                raise ValueError(
-                    f"{path!r} holds a model without its preprocessor. Save it with "
-                    "mmkeras.Predictor(model, dataset).save(path), or load it with "
-                    "keras.models.load_model and prepare its inputs yourself.")
-            preprocessor = Preprocessor.from_json(archive.read(PREPROCESSOR_FILE).decode())
+        preprocessor = read_preprocessor(path)
+        if preprocessor is None:
+            raise ValueError(
+                f"{path!r} holds a model without its preprocessor. Save it with "
+                "mmkeras.Predictor(model, dataset).save(path), or load it with "
+                "keras.models.load_model and prepare its inputs yourself.")
         return cls(keras.models.load_model(path, safe_mode=True), preprocessor)
 
     def __repr__(self):
         return f"Predictor({self.model.name!r}, {self.preprocessor!r})"
+
+
+def write_preprocessor(path, preprocessor):
+    """Adds `preprocessor`'s JSON to a saved `.keras` file, as one more member of its zip
+    (Keras ignores it; `keras.models.load_model` still loads the model in safe mode)."""
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr(PREPROCESSOR_FILE, preprocessor.to_json())
+
+
+def read_preprocessor(path):
+    """The `Preprocessor` saved inside a `.keras` file, or `None` if it has none."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"Model file not found. Received: path={path!r}")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{path!r} is not a .keras archive (truncated or another format)")
+    with zipfile.ZipFile(path) as archive:
+        if PREPROCESSOR_FILE not in archive.namelist():
+            return None
+        return Preprocessor.from_json(archive.read(PREPROCESSOR_FILE).decode("utf-8"))
 
 
 def save_predictor(model, path, preprocessor):

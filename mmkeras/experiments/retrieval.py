@@ -4,17 +4,15 @@ Used by `scripts/retrieval_study.py`, the `retrieve` command and notebook 10.
 """
 
 import json
-import os
 import time
-import zipfile
 
 import keras
 import numpy as np
 
 from mmkeras import encoders
+from mmkeras.datasets.pairs import unique_groups
 from mmkeras.evaluation.retrieval_metrics import retrieval_metrics
-from mmkeras.predictor import PREPROCESSOR_FILE
-from mmkeras.preprocessing.preprocessor import Preprocessor
+from mmkeras.predictor import read_preprocessor, write_preprocessor
 from mmkeras.tasks import Retriever, build_dual_encoder, build_matcher, embedding_model
 from mmkeras.training.matching import fit_dual_encoder, fit_matcher
 from mmkeras.training.seeding import seed_everything
@@ -105,10 +103,7 @@ def query_and_gallery(split, query_modality, gallery_modality):
     shared = shared_modalities(split)
 
     def side(modality):
-        rows = np.arange(len(split.y))
-        if modality in shared:
-            _, rows = np.unique(split.y, return_index=True)
-            rows = np.sort(rows)
+        rows = unique_groups(split)[0] if modality in shared else np.arange(len(split.y))
         return split.x[modality][rows], split.y[rows]
 
     (qx, qg), (gx, gg) = side(query_modality), side(gallery_modality)
@@ -138,22 +133,13 @@ def evaluate_retrieval(dual_encoder, split, matcher=None, candidates=20, blend=F
 def save_with_preprocessor(model, path, preprocessor):
     """Saves a model with its preprocessor's JSON inside the `.keras` file (as `Predictor`)."""
     model.save(path)
-    with zipfile.ZipFile(path, "a") as archive:
-        archive.writestr(PREPROCESSOR_FILE, preprocessor.to_json())
+    write_preprocessor(path, preprocessor)
 
 
 def load_with_preprocessor(path):
     """`(model, Preprocessor or None)` from a `.keras` file, in safe mode."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"Model file not found. Received: path={path!r}")
-    if not zipfile.is_zipfile(path):
-        raise ValueError(f"Not a .keras model file (truncated or another format). "
-                         f"Received: path={path!r}")
-    model = keras.models.load_model(path, safe_mode=True)
-    with zipfile.ZipFile(path) as archive:
-        if PREPROCESSOR_FILE not in archive.namelist():
-            return model, None
-        return model, Preprocessor.from_json(archive.read(PREPROCESSOR_FILE).decode("utf-8"))
+    preprocessor = read_preprocessor(path)
+    return keras.models.load_model(path, safe_mode=True), preprocessor
 
 
 def summarize_runs(rows):
