@@ -47,8 +47,11 @@ def fit_model(model, train, validation=None, epochs=10, batch_size=64, run_dir=N
     after a restart (Keras keeps no state for it).
     """
     train, validation = _as_arrays(train), _as_arrays(validation)
+    # Tuples as arrays, a tf.data.Dataset by its element spec.
+    for data in (train, validation):
+        if data is not None:
+            check_inputs(model, *(data[:2] if isinstance(data, tuple) else (data,)))
     if isinstance(train, tuple):
-        check_inputs(model, *train[:2])
         x, y = train[:2]
         variable = bucketed_modalities(model, x) if bucketing else []
         if variable:
@@ -59,16 +62,12 @@ def fit_model(model, train, validation=None, epochs=10, batch_size=64, run_dir=N
             fit_args = dict(x=to_tf_dataset((x, y), batch_size, shuffle=True, seed=seed,
                                             bucketing=variable), shuffle=False)
             if isinstance(validation, tuple):
-                check_inputs(model, *validation[:2])
                 validation = to_tf_dataset(validation[:2], batch_size, bucketing=variable)
         else:
             fit_args = dict(x=x, y=y, batch_size=batch_size)
     else:
-        check_inputs(model, train)  # a tf.data.Dataset: its element spec
         # A tf.data pipeline shuffles itself (to_tf_dataset(shuffle=True)).
         fit_args = dict(x=train, shuffle=False)
-    if validation is not None:
-        check_inputs(model, *(validation[:2] if isinstance(validation, tuple) else (validation,)))
     callbacks = standard_callbacks(
         run_dir, monitor="val_loss" if validation is not None else "loss",
         patience=patience, tensorboard=tensorboard, checkpoint=checkpoint)
