@@ -172,7 +172,6 @@ def main(argv=None):
     parser.add_argument("--note", default="",
                         help="recorded with the times, e.g. what else shared the machine")
     args = parser.parse_args(argv)
-    times = {}
     for src in select(args.names):
         target = src.with_suffix(".ipynb")
         if args.sync:
@@ -183,7 +182,6 @@ def main(argv=None):
         mode = "smoke" if args.smoke else "full size"
         if not args.smoke:
             nbformat.write(notebook, target)
-            times[src.stem] = seconds
             record_times({src.stem: seconds}, args.note)
         print(f"{src.stem}: {seconds:.0f} s ({mode})", flush=True)
     return 0
