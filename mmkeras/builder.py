@@ -153,24 +153,25 @@ def _fusion_inputs(encoders, fusion_layer, modality_dropout, missing):
             f"modality_dropout works on embeddings, before feature- or decision-level "
             f"fusion. Received: fusion={fusion_lib.name_of(fusion_layer)!r} (level {level!r})"
         )
-    drop = None
-    if modality_dropout:
-        drop = fusion_lib.ModalityDropout(modality_dropout, missing=missing,
-                                          modalities=list(encoders),
-                                          name=layer_names.MODALITY_DROPOUT)
     inputs = {}
     for modality, encoder in encoders.items():
         spec = encoder.inputs[0]
         inputs[modality] = keras.Input(shape=tuple(spec.shape[1:]), dtype=spec.dtype,
                                        name=modality)
     tensors, masks = _LEVEL_INPUTS[level](encoders, inputs)
-    if drop is not None:
-        # An all-zero input is a modality missing from the data (a blank caption):
-        # the dropout layer replaces it as it replaces a dropped one.
-        present = [ModalityPresence(name=layer_names.presence_name(m))(inputs[m])
-                   for m in encoders]
-        tensors = drop(tensors, present=present)
+    if modality_dropout:
+        tensors = drop_modalities(inputs, tensors, modality_dropout, missing)
     return inputs, tensors, masks
+
+
+def drop_modalities(inputs, embeddings, rate, missing="zeros"):
+    """`ModalityDropout` on the embeddings (one per input, in `inputs`' order), told
+    per sample which inputs are all zeros: a modality missing from the data (a
+    blank caption) is replaced as a dropped one is. Layer names from `layer_names`."""
+    drop = fusion_lib.ModalityDropout(rate, missing=missing, modalities=list(inputs),
+                                      name=layer_names.MODALITY_DROPOUT)
+    present = [ModalityPresence(name=layer_names.presence_name(m))(x) for m, x in inputs.items()]
+    return drop(embeddings, present=present)
 
 
 def _embeddings(encoders, inputs):

@@ -15,10 +15,15 @@ import keras
 from keras import ops
 
 from mmkeras import fusion as fusion_lib
-from mmkeras import layer_names, validation
-from mmkeras.builder import _check_encoders, _fusion_inputs, build_backbone, make_optimizer
+from mmkeras import validation
+from mmkeras.builder import (
+    _check_encoders,
+    _fusion_inputs,
+    build_backbone,
+    drop_modalities,
+    make_optimizer,
+)
 from mmkeras.head import check_head_arguments, classification_head
-from mmkeras.layers import ModalityPresence
 
 AUXILIARY_MODES = ("joint", "probe")
 
@@ -189,14 +194,8 @@ def _feature_trunk(encoders, fusion_layer, modality_dropout, missing):
     """`(inputs, fused, embeddings)`: embeddings taken before modality dropout."""
     inputs, embeddings, _ = _fusion_inputs(encoders, fusion_layer, 0.0, missing)
     tensors = embeddings
-    if modality_dropout:
-        # Same layers and names as build_model's, so robustness tests find them.
-        drop = fusion_lib.ModalityDropout(modality_dropout, missing=missing,
-                                          modalities=list(encoders),
-                                          name=layer_names.MODALITY_DROPOUT)
-        present = [ModalityPresence(name=layer_names.presence_name(m))(inputs[m])
-                   for m in encoders]
-        tensors = drop(embeddings, present=present)
+    if modality_dropout:  # the same layers as build_model's, so robustness tests find them
+        tensors = drop_modalities(inputs, embeddings, modality_dropout, missing)
     return inputs, fusion_layer(tensors), embeddings
 
 
