@@ -48,8 +48,8 @@ def distillation_loss(y_true, student_probabilities, teacher_probabilities, alph
     hard = ops.mean(keras.losses.sparse_categorical_crossentropy(y_true, student_probabilities))
     soft_teacher = softened(teacher_probabilities, temperature)
     soft_student = softened(student_probabilities, temperature)
-    kl = ops.sum(soft_teacher * (ops.log(ops.clip(soft_teacher, _EPSILON, 1.0))
-                                 - ops.log(ops.clip(soft_student, _EPSILON, 1.0))), axis=-1)
+    kl = ops.sum(soft_teacher * (_log_probabilities(soft_teacher)
+                                 - _log_probabilities(soft_student)), axis=-1)
     return alpha * hard + (1.0 - alpha) * temperature ** 2 * ops.mean(kl)
 
 
