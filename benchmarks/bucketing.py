@@ -31,12 +31,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, os.path.dirname(__file__))
 
 import keras  # noqa: E402
+from _machine import machine_details  # noqa: E402
 
 import mmkeras  # noqa: E402
 from mmkeras import datasets  # noqa: E402
 from mmkeras.datasets.bucketing import is_variable_length  # noqa: E402
 from mmkeras.experiments import standard_encoders  # noqa: E402
-from _machine import machine_details  # noqa: E402
 
 BATCH = 64
 CASES = [("av_digits", ["audio"], "concat", "audio only"),
@@ -46,7 +46,7 @@ CASES = [("av_digits", ["audio"], "concat", "audio only"),
          ("emoji", ["text"], "concat", "text only"),
          ("emoji", ["image", "text"], "concat", "concat"),
          ("emoji", ["image"], "concat", "image only")]
-# What compare uses (mmkeras.experiments.comparison.STEPS_PER_EXECUTION).
+# What compare uses (mmkeras.experiments.training_run.STEPS_PER_EXECUTION).
 STEPS = 4
 
 
@@ -117,7 +117,7 @@ def steps_per_execution_rows(values=(1, 4, 16)):
 
 
 # Before: padded training batches, one batch per compiled call, padded evaluation batches.
-BEFORE = ("import sys, mmkeras.experiments.comparison as c; c.STEPS_PER_EXECUTION = 1; "
+BEFORE = ("import sys, mmkeras.experiments.training_run as c; c.STEPS_PER_EXECUTION = 1; "
           "import mmkeras.evaluation.prediction as p; p.predict.__defaults__ = (256, False); "
           "from mmkeras.__main__ import main; sys.exit(main(sys.argv[1:]))")
 

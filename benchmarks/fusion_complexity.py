@@ -27,7 +27,7 @@ def measure(fusion, steps=20):
 
     import mmkeras
     from mmkeras import datasets, encoders
-    from mmkeras.timing import median_seconds
+    from mmkeras.utils.timing import median_seconds
 
     ds = datasets.load("av_digits")
     x, y = ds.train.x, ds.train.y
@@ -81,8 +81,9 @@ def main():
     if args.one:
         print(json.dumps(measure(args.one)))
         return
-    import mmkeras
     from _machine import machine_details
+
+    import mmkeras
 
     def run(name):
         out = subprocess.run([sys.executable, __file__, "--one", name], capture_output=True,

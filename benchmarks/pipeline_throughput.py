@@ -22,11 +22,11 @@ sys.path.insert(0, os.path.dirname(__file__))
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from _machine import machine_details  # noqa: E402
 
 import mmkeras  # noqa: E402
 from mmkeras import datasets, encoders  # noqa: E402
 from mmkeras.preprocessing import audio  # noqa: E402
-from _machine import machine_details  # noqa: E402
 
 BATCH = 64
 

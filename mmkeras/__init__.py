@@ -3,71 +3,105 @@
 - `conv_lstm_classifier()`: the source articles' Conv2D+LSTM image+text model.
 - `build_model(encoders, fusion, num_classes)`: any modalities, any fusion;
   `build_backbone(encoders, fusion)`: the encoders-plus-fusion trunk alone.
+- `mmkeras.models.MultimodalClassifier`: a classifier with its preprocessor,
+  checked inputs, raw inputs (paths, texts, CSV), saved and loaded by Keras.
 - `mmkeras.encoders`, `mmkeras.fusion`, `mmkeras.layers`: the parts.
-- `mmkeras.datasets`, `mmkeras.preprocessing`: offline data and readers.
+- `mmkeras.datasets`, `mmkeras.preprocessing`: offline data, readers, converters.
 - `mmkeras.training`, `mmkeras.evaluation`, `mmkeras.experiments`: fitting, scoring, comparing.
-- `mmkeras.export`: SavedModel and TFLite (every model, quantised);
-  `mmkeras.compression`: pruning and distillation.
-- `mmkeras.tasks`: matching and retrieval (dual encoder, matcher, `Retriever`).
-- `Predictor(model, dataset)`, `load_predictor(path)`: a model saved with its
-  preprocessor, predicting class names from raw files, strings and arrays.
+- `mmkeras.deploy`: TFLite (every model, quantised), pruning, distillation.
+- `mmkeras.tasks`: matching and retrieval (dual encoder, matcher, `Retriever`), multi-task.
+- `mmkeras.plots`: figures; `mmkeras.utils`: argument and input checks.
 
-`import mmkeras` loads the model parts only; the data, training, evaluation,
-experiment and export modules load on first use (`mmkeras.datasets` …), so
-that building a model does not import pandas or matplotlib.
+The folders are floors, each importing only the ones below it: `utils`;
+`preprocessing`; `layers`, `fusion`, `encoders` | `datasets`; `models`,
+`tasks`; `training`, `evaluation`; `deploy`, `experiments`, `plots`; `cli`.
+
+`import mmkeras` loads the model parts and the converters (so that
+`keras.models.load_model` finds every mmkeras class); data, training,
+evaluation, experiments and deployment load on first use (`mmkeras.datasets`
+...). `python -m mmkeras` loads nothing until a command needs it, so that
+`--help` answers without TensorFlow.
 """
 
 import importlib
+import sys
 
-from mmkeras import tf_logging
+from mmkeras import _moved
 
-tf_logging.import_tensorflow_quietly()
+__version__ = "0.2.0"
 
-__version__ = "0.1.0"
-
-from mmkeras import encoders, fusion, layer_names, layers
-from mmkeras.builder import build_backbone, build_model
-from mmkeras.head import classification_head
-from mmkeras.input_check import check_inputs
-from mmkeras.predictor import Predictions, Predictor, load_predictor, save_predictor
-from mmkeras.conv_lstm_classifier import conv_lstm_classifier
+_moved.install()
 
 # Loaded on first attribute access (PEP 562).
-_LAZY_SUBMODULES = ("compression", "datasets", "evaluation", "experiments", "export", "plots",
-                    "preprocessing", "tasks", "timing", "training", "validation")
+_LAZY_SUBMODULES = ("cli", "datasets", "deploy", "encoders", "evaluation", "experiments",
+                    "fusion", "layers", "models", "plots", "preprocessing", "tasks", "training",
+                    "utils")
+_LAZY_NAMES = {
+    "build_backbone": "mmkeras.models", "build_model": "mmkeras.models",
+    "classification_head": "mmkeras.models", "conv_lstm_classifier": "mmkeras.models",
+    "MultimodalClassifier": "mmkeras.models", "Predictions": "mmkeras.models",
+    "check_inputs": "mmkeras.utils.input_check",
+    "Predictor": "mmkeras.models.predictor", "load_predictor": "mmkeras.models.predictor",
+    "save_predictor": "mmkeras.models.predictor",
+}
+
+
+def _running_the_command_line():
+    """True while `python -m mmkeras` imports this package before its `__main__`
+    (Python sets `sys.argv[0]` to "-m" for that moment)."""
+    return bool(sys.argv) and sys.argv[0] == "-m"
+
+
+if not _running_the_command_line():
+    from mmkeras.utils import tf_logging
+
+    tf_logging.import_tensorflow_quietly()
+    # Every serialisable class registers itself with Keras on import.
+    from mmkeras import encoders, fusion, layers, preprocessing  # noqa: F401
+    from mmkeras.models import (  # noqa: F401
+        MultimodalClassifier,
+        Predictions,
+        build_backbone,
+        build_model,
+        classification_head,
+        conv_lstm_classifier,
+    )
+    from mmkeras.utils.input_check import check_inputs  # noqa: F401
 
 
 def __getattr__(name):
     if name in _LAZY_SUBMODULES:
         return importlib.import_module(f"mmkeras.{name}")
+    if name in _LAZY_NAMES:
+        return getattr(importlib.import_module(_LAZY_NAMES[name]), name)
+    if f"mmkeras.{name}" in _moved.MOVED:
+        return _moved.load(f"mmkeras.{name}")
     raise AttributeError(f"module 'mmkeras' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_LAZY_SUBMODULES))
+    return sorted(set(globals()) | set(_LAZY_SUBMODULES) | set(_LAZY_NAMES))
 
 
 __all__ = [
+    "MultimodalClassifier",
     "Predictions",
-    "Predictor",
     "__version__",
     "build_backbone",
     "build_model",
     "check_inputs",
     "classification_head",
-    "compression",
     "conv_lstm_classifier",
     "datasets",
+    "deploy",
     "encoders",
     "evaluation",
     "experiments",
-    "export",
     "fusion",
-    "layer_names",
     "layers",
-    "load_predictor",
+    "models",
+    "plots",
     "preprocessing",
-    "save_predictor",
     "tasks",
     "training",
 ]

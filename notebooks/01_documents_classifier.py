@@ -24,7 +24,6 @@ BUILDER_EPOCHS = 1 if SMOKE else 8
 import time
 
 import keras
-import numpy as np
 import pandas as pd
 
 import mmkeras

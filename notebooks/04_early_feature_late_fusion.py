@@ -37,7 +37,7 @@ print(data)
 
 # %%
 for fusion in ("early", "concat", "late"):
-    model = mmkeras.build_model(experiments.standard_encoders(data), fusion=fusion,
+    model = mmkeras.build_model(mmkeras.encoders.standard_encoders(data), fusion=fusion,
                                 num_classes=10)
     print(f"{fusion:>7}: {model.count_params():>7,} parameters; layers: "
           + ", ".join(layer.name for layer in model.layers[2:]))

@@ -94,7 +94,7 @@ train = data.train if TRAIN_LIMIT is None else data.train.take(TRAIN_LIMIT)
 rows, curve_rows = [], []
 for rate in (0.0, 0.3):
     mmkeras.training.seed_everything(0)
-    model = mmkeras.build_model(experiments.standard_encoders(data), fusion="concat",
+    model = mmkeras.build_model(mmkeras.encoders.standard_encoders(data), fusion="concat",
                                 num_classes=10, dropout=0.2, modality_dropout=rate,
                                 missing="learned" if rate else "zeros")
     model.fit(train.x, train.y, epochs=EPOCHS, batch_size=64, verbose=0)

@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 import mmkeras
-from mmkeras import datasets, experiments, fusion, training
+from mmkeras import datasets, fusion, training
 
 data = datasets.load("emoji")
 train = data.train if TRAIN_LIMIT is None else data.train.take(TRAIN_LIMIT)
@@ -31,7 +31,7 @@ names = data.class_names
 
 def trained(fusion_name):
     training.seed_everything(0)
-    model = mmkeras.build_model(experiments.standard_encoders(data), fusion=fusion_name,
+    model = mmkeras.build_model(mmkeras.encoders.standard_encoders(data), fusion=fusion_name,
                                 num_classes=data.num_classes, dropout=0.2)
     model.fit(train.x, train.y, validation_data=(data.validation.x, data.validation.y),
               epochs=EPOCHS, batch_size=64, verbose=0)

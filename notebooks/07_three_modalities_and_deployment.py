@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 import mmkeras
-from mmkeras import datasets, encoders, evaluation, export, training
+from mmkeras import datasets, deploy, encoders, evaluation, training
 
 warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated.*")
 work = Path(tempfile.mkdtemp(prefix="mmkeras-nb7-"))
@@ -84,9 +84,9 @@ print(f"{path.name}: {path.stat().st_size / 1e6:.2f} MB, largest difference afte
 # ## Export for serving, and a quantised TFLite model
 
 # %%
-saved = export.export_saved_model(model, work / "serving")
-float_model = export.TFLiteClassifier(export.to_tflite(saved))  # LiteRT's interpreter
-int8_model = export.TFLiteClassifier(export.to_tflite(saved, quantize="dynamic"))
+saved = deploy.export_saved_model(model, work / "serving")
+float_model = deploy.TFLiteClassifier(deploy.to_tflite(saved))  # LiteRT's interpreter
+int8_model = deploy.TFLiteClassifier(deploy.to_tflite(saved, quantize="dynamic"))
 
 rows = []
 keras_probabilities = model.predict(test.x, verbose=0)
@@ -116,5 +116,5 @@ pd.DataFrame(rows).round(3)
 # 1. Replace `"gated"` by `"cross_attention"`. Does it still convert to TFLite?
 # 2. Drop the text modality. How much of the accuracy does the synthetic speech recover?
 # 3. Try `encoders.sequence_lstm` for the audio and convert with
-#    `export.convert(model, representative_data=train.x)`: what does
-#    `export.deployment_path(model)` say, and how much larger is the file?
+#    `deploy.convert(model, representative_data=train.x)`: what does
+#    `deploy.deployment_path(model)` say, and how much larger is the file?

@@ -22,11 +22,11 @@ EPOCHS = 1 if SMOKE else 12
 import tempfile
 from pathlib import Path
 
+import keras
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-import mmkeras
 from mmkeras import datasets, experiments
 from mmkeras.preprocessing.image import write_image
 
@@ -111,22 +111,26 @@ print(sorted(os.listdir(out / "models")))
 # %% [markdown]
 # ## Predicting on new pictures
 #
-# `load_predictor` loads a model file and its preprocessor (in Keras' safe mode). One call takes
-# a batch of raw inputs — file paths, strings, arrays — with `None` where a modality is
-# missing, and returns class names and probabilities. Here: the Twitter-style pictures of some
-# test emoji, once with their names and once without.
+# Each saved model is a `MultimodalClassifier`: the network and the preprocessor that reads
+# raw files for it, in one `.keras` file that `keras.models.load_model` opens (in safe mode).
+# `classify` takes a batch of raw inputs — file paths, strings, arrays — with `None` where a
+# modality is missing, and returns class names and probabilities; `predict` returns the
+# probabilities alone, as for any Keras model. Here: the Twitter-style pictures of some test
+# emoji, once with their names and once without.
 
 # %%
-predictor = mmkeras.load_predictor(out / "models" / "my_emoji_concat_seed=0_fold=0.keras")
+model = keras.models.load_model(out / "models" / "my_emoji_concat_seed=0_fold=0.keras",
+                                safe_mode=True)
+print(type(model).__name__, model.preprocessor.columns)
 new = table.set_index("file").loc[list(data.test.ids[:8])]
 paths = []
 for file, row in new.iterrows():
     path = work / f"new_{Path(file).name}"
     write_image(path, raw["image"][row["index"], 1])  # the other artist's drawing
     paths.append(str(path))
-# The model's inputs are named by modality (image, text, audio), whatever the CSV's columns.
-with_names = predictor.predict({"image": paths, "text": list(new.caption)})
-pictures_only = predictor.predict({"image": paths, "text": [None] * len(paths)})
+# A dict is keyed by modality (image, text, audio), whatever the CSV's columns were.
+with_names = model.classify({"image": paths, "text": list(new.caption)})
+pictures_only = model.classify({"image": paths, "text": [None] * len(paths)})
 frame = with_names.to_frame()[["prediction", "confidence"]]
 frame.insert(0, "truth", list(new.category))
 frame["picture only"] = pictures_only.labels
@@ -138,6 +142,13 @@ for ax, path, label, truth in zip(axes, paths, with_names.labels, new.category):
     ax.imshow(plt.imread(path))
     ax.set_title(f"{label[:12]}\n({truth[:12]})", fontsize=7)
     ax.axis("off")
+
+# %% [markdown]
+# A table of new files is read by the columns the training table had (`file`, `caption`):
+
+# %%
+pd.DataFrame({"file": paths, "caption": list(new.caption)}).to_csv(work / "new.csv", index=False)
+model.classify(work / "new.csv").to_frame()[["prediction", "confidence"]].head(3)
 
 # %% [markdown]
 # The same from the command line, on a CSV of new files:
@@ -152,7 +163,8 @@ for ax, path, label, truth in zip(axes, paths, with_names.labels, new.category):
 # `from_dataframe` turns a table of your files into the same dataset type as the embedded data:
 # seeded splits, a training-only vocabulary, missing modalities as zeros with flags, ids that
 # trace each sample to its file, and a preprocessor. `compare` runs on it unchanged and keeps
-# its models; `load_predictor` brings a model back with everything needed to read new files.
+# its models; `keras.models.load_model` brings one back with everything needed to read new
+# files, by the columns it was trained on.
 #
 # ## Exercises
 #

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 import mmkeras
-from mmkeras import compression, datasets, encoders, export, training
+from mmkeras import datasets, deploy, encoders, training
 
 data = datasets.load("av_digits")
 print(data)
@@ -92,20 +92,20 @@ print(f"trained in {time.perf_counter() - start:.0f} s; test accuracy "
 # %% [markdown]
 # ## TFLite, LSTM included
 #
-# An LSTM needs TensorFlow's TensorList ops, which builtin TFLite lacks. `export.convert`
+# An LSTM needs TensorFlow's TensorList ops, which builtin TFLite lacks. `deploy.convert`
 # rebuilds the model with `unroll=True` at a fixed length (here the data's 92 frames, taken
 # from the representative data; longer inputs are cut and shorter ones padded by the runner), copies the weights, exports a SavedModel and converts it with
-# builtin ops only. `export.deployment_path` says which way a model goes.
+# builtin ops only. `deploy.deployment_path` says which way a model goes.
 
 # %%
-print("recurrent layers:", export.recurrent_layers(teacher), "→", export.deployment_path(teacher))
+print("recurrent layers:", deploy.recurrent_layers(teacher), "→", deploy.deployment_path(teacher))
 calibration = train.take(20 if SMOKE else 200).x  # int8 calibrates on training samples, never on test ones
 rows = [{"variant": "Keras float32", "KB": None, "latency ms": 1000 * training.predict_latency(
     teacher, test.x), "accuracy": accuracy(keras_probabilities), "agreement": 1.0}]
 contents = {}
-for mode in export.QUANTIZATIONS:
-    content = contents[mode] = export.convert(teacher, mode, representative_data=calibration)
-    runner = export.TFLiteClassifier(content)  # LiteRT's interpreter
+for mode in deploy.QUANTIZATIONS:
+    content = contents[mode] = deploy.convert(teacher, mode, representative_data=calibration)
+    runner = deploy.TFLiteClassifier(content)  # LiteRT's interpreter
     probabilities = runner.predict(test.x)
     rows.append({"variant": f"TFLite {mode}", "KB": len(content) / 1024,
                  "latency ms": 1000 * runner.latency(test.x, repeats=20),
@@ -136,14 +136,14 @@ pruned.set_weights(teacher.get_weights())
 pruned.compile(optimizer=keras.optimizers.Adam(5e-4), loss="sparse_categorical_crossentropy",
                metrics=["accuracy"])
 steps = int(np.ceil(len(train.y) / 64))
-pruning = compression.MagnitudePruning(compression.PolynomialSparsity(0.75, end_step=2 * steps))
+pruning = deploy.MagnitudePruning(deploy.PolynomialSparsity(0.75, end_step=2 * steps))
 pruned.fit(train.x, train.y, batch_size=64, epochs=1 if SMOKE else 3, verbose=0,
            callbacks=[pruning])
-pruned = compression.strip_pruning(pruned)
-pruned_content = export.convert(pruned, representative_data=calibration)
+pruned = deploy.strip_pruning(pruned)
+pruned_content = deploy.convert(pruned, representative_data=calibration)
 pd.DataFrame([
-    {"model": name, "sparsity": np.mean(list(compression.sparsity(model).values())),
-     "gzip weights KB": compression.gzipped_size(model) / 1024,
+    {"model": name, "sparsity": np.mean(list(deploy.sparsity(model).values())),
+     "gzip weights KB": deploy.gzipped_size(model) / 1024,
      "gzip TFLite KB": len(gzip.compress(content)) / 1024,
      "accuracy": accuracy(model.predict(test.x, verbose=0))}
     for name, model, content in (("cross_attention", teacher, contents["float32"]),
@@ -173,7 +173,7 @@ results = []
 for modalities in (["image", "audio"], ["audio"]):
     alone = fit(student(modalities), x_keys=modalities)
     distilled = student(modalities)
-    distiller = compression.Distiller(distilled, teacher, alpha=0.1, temperature=3.0)
+    distiller = deploy.Distiller(distilled, teacher, alpha=0.1, temperature=3.0)
     distiller.compile(optimizer="adam", metrics=["accuracy"])
     fit(distiller)
     x_test = {m: test.x[m] for m in modalities}
@@ -190,7 +190,7 @@ pd.DataFrame(results).round(3)
 # ## Summary
 #
 # - Every mmkeras model converts to TFLite: recurrent layers are unrolled at a fixed length
-#   (`export.convert` does it, `export.deployment_path` tells you), and the converted model
+#   (`deploy.convert` does it, `deploy.deployment_path` tells you), and the converted model
 #   agrees with Keras. Unrolling costs file size and makes int8 a poor choice for LSTMs.
 # - Dynamic-range and float16 quantisation shrink the weights 4× and 2×; compare their accuracy
 #   with float32's above. int8 needs a representative dataset from the training split.

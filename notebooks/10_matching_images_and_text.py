@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 import mmkeras
-from mmkeras import datasets, evaluation, fusion, tasks, training
+from mmkeras import datasets, fusion, plots, tasks, training
 from mmkeras.experiments import retrieval as study
 from mmkeras.preprocessing.text import tokenize
 
@@ -100,7 +100,7 @@ query, query_groups, gallery, gallery_groups = study.query_and_gallery(test, "te
 retriever = tasks.Retriever(dual_encoder, gallery)
 picks = np.linspace(0, len(query_groups) - 1, 6).astype(int)
 found = retriever.search({"text": query["text"][picks]}, k=5)
-study.plot_top_matches([names[g].lower() for g in query_groups[picks]], gallery["image"],
+plots.plot_top_matches([names[g].lower() for g in query_groups[picks]], gallery["image"],
                        found.rows, [[f"{s:.2f}" for s in r] for r in found.scores],
                        correct=gallery_groups[found.rows] == query_groups[picks][:, None])
 plt.show()

@@ -25,14 +25,14 @@ SEED = 0
 # %%
 import pathlib
 
+import keras
 import numpy as np
 import pandas as pd
 
-import keras
 import mmkeras
 from mmkeras import datasets
+from mmkeras.encoders import standard_encoders
 from mmkeras.evaluation import accuracy, missing_modality_accuracy
-from mmkeras.experiments.standard_encoders import standard_encoders
 from mmkeras.training import fit_model, seed_everything
 
 data = datasets.load("av_digits")

@@ -169,14 +169,14 @@ for make in (lambda: HadamardFusion(activation="softmax"), lambda: HadamardFusio
 
 # %%
 try:
-    mmkeras.build_model(experiments.standard_encoders(data), fusion=keras.layers.Concatenate(),
+    mmkeras.build_model(mmkeras.encoders.standard_encoders(data), fusion=keras.layers.Concatenate(),
                         num_classes=data.num_classes)
 except TypeError as error:
     print("TypeError:", error)
 
 # %%
 training.seed_everything(SEED)
-model = mmkeras.build_model(experiments.standard_encoders(data), fusion=HadamardFusion(units=64),
+model = mmkeras.build_model(mmkeras.encoders.standard_encoders(data), fusion=HadamardFusion(units=64),
                             num_classes=data.num_classes, name="hadamard_fusion")
 print(f"{model.count_params():,} parameters")
 history, seconds, epochs_run = training.fit_model(

@@ -22,10 +22,10 @@ def main(argv=None):
     parser.add_argument("--out", default="results/emoji/attention_map.png")
     args = parser.parse_args(argv)
 
+    import keras
+
     from mmkeras import datasets, plots  # first: mmkeras imports TensorFlow quietly
     from mmkeras.fusion import fusion_readout
-
-    import keras
 
     model = keras.models.load_model(args.model, safe_mode=True)
     data = datasets.load("emoji")

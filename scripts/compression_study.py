@@ -36,7 +36,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import mmkeras  # noqa: E402
-from mmkeras import compression, datasets, encoders, export, training  # noqa: E402
+from mmkeras import datasets, deploy, encoders, training  # noqa: E402
 
 SEEDS = (0, 1)
 SPARSITIES = (0.5, 0.75, 0.9)
@@ -98,7 +98,7 @@ def _accuracy(probabilities, y):
 
 
 def _tflite_row(content, test, keras_probabilities, **row):
-    runner = export.TFLiteClassifier(content)
+    runner = deploy.TFLiteClassifier(content)
     probabilities = runner.predict(test.x)
     import gzip
 
@@ -117,7 +117,7 @@ def _keras_row(net, test, **row):
         size = path.stat().st_size
     probabilities = net.predict(test.x, verbose=0)
     row.update(params=net.count_params(), file_kb=size / 1024,
-               gzip_kb=compression.gzipped_size(net) / 1024,
+               gzip_kb=deploy.gzipped_size(net) / 1024,
                latency_ms=1000 * training.predict_latency(net, test.x, repeats=50),
                accuracy=_accuracy(probabilities, test.y), agreement=1.0)
     return row, probabilities
@@ -129,12 +129,12 @@ def _quantised(model, name, data, test, tag, rows):
                                     runtime="Keras")
     rows.append(row)
     calibration = data.train.take(200).x
-    for mode in export.QUANTIZATIONS:
+    for mode in deploy.QUANTIZATIONS:
         start = time.perf_counter()
-        content = export.convert(model, mode, representative_data=calibration)
+        content = deploy.convert(model, mode, representative_data=calibration)
         rows.append(_tflite_row(content, test, probabilities, dataset=tag, model=name,
                                 variant=f"TFLite {mode}", runtime="LiteRT",
-                                params=model.count_params(), path=export.deployment_path(model),
+                                params=model.count_params(), path=deploy.deployment_path(model),
                                 convert_s=time.perf_counter() - start))
         print(f"  {name} {mode}: {rows[-1]['file_kb']:.0f} KB, acc {rows[-1]['accuracy']:.3f}",
               flush=True)
@@ -147,24 +147,24 @@ def _pruned(model, name, data, test, cfg, tag, rows, keras_probabilities, loss, 
         pruned = keras.models.clone_model(model)
         pruned.set_weights(model.get_weights())
         pruned.compile(optimizer=keras.optimizers.Adam(5e-4), loss=loss, metrics=["accuracy"])
-        schedule = compression.PolynomialSparsity(
+        schedule = deploy.PolynomialSparsity(
             target, end_step=max(1, steps_per_epoch * (cfg["prune_epochs"] - 1)))
         training.seed_everything(0)
         pruned.fit(data.train.x, y_train, batch_size=64, epochs=cfg["prune_epochs"], verbose=0,
-                   callbacks=[compression.MagnitudePruning(schedule, frequency=10)])
-        stripped = compression.strip_pruning(pruned)
-        reached = float(np.mean(list(compression.sparsity(stripped).values())))
+                   callbacks=[deploy.MagnitudePruning(schedule, frequency=10)])
+        stripped = deploy.strip_pruning(pruned)
+        reached = float(np.mean(list(deploy.sparsity(stripped).values())))
         row, _ = _keras_row(stripped, test, dataset=tag, model=name,
                             variant=f"pruned {int(target * 100)} % (Keras)", runtime="Keras",
                             sparsity=reached)
         rows.append(row)
         if target == 0.75:
-            rows.append(_tflite_row(export.convert(stripped, "float32",
+            rows.append(_tflite_row(deploy.convert(stripped, "float32",
                                                    representative_data=data.train.take(2).x),
                                     test, keras_probabilities, dataset=tag, model=name,
                                     variant="pruned 75 % TFLite float32", runtime="LiteRT",
                                     params=stripped.count_params(), sparsity=reached,
-                                    path=export.deployment_path(stripped)))
+                                    path=deploy.deployment_path(stripped)))
         print(f"  pruned {target}: sparsity {reached:.3f}, acc {row['accuracy']:.3f}", flush=True)
 
 
@@ -180,7 +180,7 @@ def _students(ds, data, teacher, test, cfg, tag, rows, keras_probabilities):
                                               fusion=student_fusion, num_classes=ds.num_classes,
                                               dropout=0.2)
                 if how == "distilled":
-                    fitter = compression.Distiller(student, teacher, alpha=0.1, temperature=3.0)
+                    fitter = deploy.Distiller(student, teacher, alpha=0.1, temperature=3.0)
                     fitter.compile(optimizer=keras.optimizers.Adam(1e-3), metrics=["accuracy"])
                     seconds = _fit(fitter, data, cfg, seed)
                 else:
@@ -195,11 +195,11 @@ def _students(ds, data, teacher, test, cfg, tag, rows, keras_probabilities):
                 if how == "distilled" and seed == SEEDS[0] and student_fusion == "concat" \
                         and len(modalities) > 1:
                     rows.append(_tflite_row(
-                        export.convert(student, "float32",
+                        deploy.convert(student, "float32",
                                        representative_data=data.train.take(2).x),
                         test, keras_probabilities, dataset=tag, model=student_name,
                         variant="distilled TFLite float32", runtime="LiteRT", seed=seed,
-                        params=student.count_params(), path=export.deployment_path(student)))
+                        params=student.count_params(), path=deploy.deployment_path(student)))
 
 
 class _Test:
@@ -282,10 +282,10 @@ def export_paths(cfg):
         training.seed_everything(0)
         model = mmkeras.build_model({m: b() for m, b in build.items()}, num_classes=10)
         x = {m: samples[m] for m in build}
-        row = {"encoder": name, "path": export.deployment_path(model),
+        row = {"encoder": name, "path": deploy.deployment_path(model),
                "params": model.count_params(), "weights_kb": 4 * model.count_params() / 1024}
-        for mode in export.QUANTIZATIONS:
-            row[f"{mode}_kb"] = len(export.convert(model, mode, representative_data=x)) / 1024
+        for mode in deploy.QUANTIZATIONS:
+            row[f"{mode}_kb"] = len(deploy.convert(model, mode, representative_data=x)) / 1024
         row["graph_overhead_kb"] = row["float32_kb"] - row["weights_kb"]
         rows.append(row)
         print(f"  {name}: {row['path']}, {row['float32_kb']:.0f} KB", flush=True)
@@ -344,8 +344,8 @@ def _mean_std(values):
 
 
 def write_report(out, tags, info):
-    """compression.md (tables), compression.csv, pruning.csv, distillation.csv,
-    export_paths.csv and compression.png from the parts."""
+    """deploy.md (tables), deploy.csv, pruning.csv, distillation.csv,
+    export_paths.csv and deploy.png from the parts."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -355,7 +355,7 @@ def write_report(out, tags, info):
     fmt = {"file_kb": "{:.0f}", "gzip_kb": "{:.0f}", "latency_ms": "{:.2f}",
            "accuracy": "{:.3f}", "agreement": "{:.3f}", "sparsity": "{:.3f}",
            "weights_kb": "{:.0f}", "tflite_float32_kb": "{:.0f}", "graph_overhead_kb": "{:.0f}",
-           "mean": "{:.3f}", **{f"{m}_kb": "{:.0f}" for m in export.QUANTIZATIONS}}
+           "mean": "{:.3f}", **{f"{m}_kb": "{:.0f}" for m in deploy.QUANTIZATIONS}}
 
     def table(frame):
         frame = frame.copy()
@@ -382,7 +382,7 @@ def write_report(out, tags, info):
     if not tags:
         note = ["Sizes only (no training, no timing). The quantisation, pruning and "
                 "distillation study runs with `--datasets av_digits emoji` (the default).", ""]
-        (out / "compression.md").write_text("\n".join(["# Export paths", "", *header, *note,
+        (out / "deploy.md").write_text("\n".join(["# Export paths", "", *header, *note,
                                                         *export_table]))
         return
     rows = pd.DataFrame([r for t in tags for r in json.loads((parts / f"{t}.json").read_text())])
@@ -391,7 +391,7 @@ def write_report(out, tags, info):
                                              "distilled TFLite"))]
     cols = ["dataset", "model", "variant", "params", "file_kb", "gzip_kb", "latency_ms",
             "accuracy", "agreement"]
-    main[cols].to_csv(out / "compression.csv", index=False)
+    main[cols].to_csv(out / "deploy.csv", index=False)
     pruning = rows[rows.variant.str.contains(r"pruned \d+ % \(Keras\)")]
     pruning_cols = ["dataset", "model", "variant", "sparsity", "gzip_kb", "accuracy"]
     pruning[pruning_cols].to_csv(out / "pruning.csv", index=False)
@@ -412,7 +412,7 @@ def write_report(out, tags, info):
              "", "## Distillation: students from the labels alone vs distilled", "",
              table(verdict[["dataset", "model", "variant", "params", "seeds", "accuracy"]]), "",
              *export_table]
-    (out / "compression.md").write_text("\n".join(lines))
+    (out / "deploy.md").write_text("\n".join(lines))
 
     fig, axes = plt.subplots(1, len(tags), figsize=(6 * len(tags), 4.5), squeeze=False)
     for ax, tag in zip(axes[0], tags):
@@ -428,7 +428,7 @@ def write_report(out, tags, info):
         ax.set_title(tag)
         ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(out / "compression.png", dpi=120)
+    fig.savefig(out / "deploy.png", dpi=120)
 
 
 if __name__ == "__main__":

@@ -29,8 +29,10 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from mmkeras import plots  # noqa: E402
 from mmkeras.datasets import load_pairs  # noqa: E402
 from mmkeras.experiments import retrieval as study  # noqa: E402
+from mmkeras.models import Task  # noqa: E402
 from mmkeras.training import device_summary  # noqa: E402
 
 METRICS = ("recall@1", "recall@5", "recall@10", "median_rank", "mrr")
@@ -64,8 +66,8 @@ def run_seed(seed, words, characters, args, models_dir):
                     study.evaluate_retrieval(char_encoder, characters.test), char_seconds)
     print(f"  seed {seed}: dual encoder (characters) {char_seconds:.0f} s", flush=True)
     if seed == 0:
-        study.save_with_preprocessor(dual_encoder, os.path.join(models_dir, "dual_encoder.keras"),
-                                     words.preprocessor)
+        Task(dual_encoder, words.preprocessor).save(os.path.join(models_dir,
+                                                                 "dual_encoder.keras"))
     for fusion in args.fusions.split(","):
         matcher, m_seconds = study.train_matcher(words, fusion, dual_encoder, "hard", seed,
                                                  epochs=args.matcher_epochs)
@@ -93,7 +95,7 @@ def top5_figure(dual_encoder, matcher, data, args):
         found = retriever.search({"text": query["text"][picks]}, k=5, rerank=rerank,
                                  candidates=args.candidates)
         correct = gallery_groups[found.rows] == groups[picks][:, None]
-        study.plot_top_matches(texts, gallery["image"], found.rows,
+        plots.plot_top_matches(texts, gallery["image"], found.rows,
                                [[f"{s:.2f}" for s in r] for r in found.scores],
                                os.path.join(args.out, f"top5_text_to_image{suffix}.png"), correct)
 
@@ -177,7 +179,7 @@ def main():
     summary = study.summarize_runs(rows)
     summary.to_csv(os.path.join(args.out, "summary.csv"), index=False)
     for direction in ("text_to_image", "image_to_text"):
-        study.plot_recall_bars(summary, direction,
+        plots.plot_recall_bars(summary, direction,
                                os.path.join(args.out, f"recall_{direction}.png"))
     other_start = time.perf_counter()
     others = [] if args.no_other_pairs else other_pairs(args)

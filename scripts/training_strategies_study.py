@@ -88,11 +88,11 @@ def _multitask_rows(seed, args, done):
     import keras
 
     from mmkeras import datasets
-    from mmkeras.builder import build_model
     from mmkeras.datasets import Split
+    from mmkeras.encoders import standard_encoders
     from mmkeras.evaluation import accuracy
     from mmkeras.evaluation.multitask import evaluate_tasks
-    from mmkeras.experiments.standard_encoders import standard_encoders
+    from mmkeras.models.builder import build_model
     from mmkeras.tasks.multitask import build_multitask_model
     from mmkeras.training import seed_everything
     from mmkeras.training.fit import fit_model
@@ -180,7 +180,7 @@ def _model_path(folder, name, seed, modality):
 
 
 def _unimodal(data, train, modality, seed, args, path):
-    from mmkeras.experiments.standard_encoders import standard_encoders
+    from mmkeras.encoders import standard_encoders
     from mmkeras.training.pretraining import pretrain_encoders
 
     encoders = standard_encoders(data, [modality])
@@ -196,8 +196,8 @@ def _unimodal(data, train, modality, seed, args, path):
 
 def _fused(data, train, fusion, strategy, seed, args):
     """Builds and trains one fused model; evaluates its fused output."""
-    from mmkeras.builder import build_model
-    from mmkeras.experiments.standard_encoders import standard_encoders
+    from mmkeras.encoders import standard_encoders
+    from mmkeras.models.builder import build_model
     from mmkeras.training.fit import fit_model
 
     common = dict(fusion=fusion, num_classes=data.num_classes, dropout=0.2)
@@ -227,9 +227,13 @@ def _fit_multi_output(data, train, fusion, strategy, args, seed):
     """Auxiliary heads (joint) or OGM-GE (probe heads): returns the fused output's model."""
     import keras
 
-    from mmkeras.experiments.standard_encoders import standard_encoders
-    from mmkeras.tasks.multitask import (build_multitask_model, compile_multitask,
-                                         single_output, task_labels)
+    from mmkeras.encoders import standard_encoders
+    from mmkeras.tasks.multitask import (
+        build_multitask_model,
+        compile_multitask,
+        single_output,
+        task_labels,
+    )
     from mmkeras.training.balancing import OGMGE
 
     task = "label"
@@ -264,11 +268,11 @@ def _row(data, seed, label, fusion, strategy, model, seconds, epochs):
 
 def write_outputs(out, command):
     """summary.csv, results.md and strategies.png from runs.csv."""
+    import glob
+
     import pandas as pd
 
     from mmkeras.training import format_device_summary
-
-    import glob
 
     runs = pd.concat([pd.read_csv(p) for p in sorted(glob.glob(os.path.join(out, "runs_*.csv")))],
                      ignore_index=True)

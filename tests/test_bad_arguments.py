@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 
 import mmkeras
-from mmkeras import datasets, encoders, fusion, validation
+from mmkeras import datasets, encoders, fusion
 from mmkeras.datasets import tfds_loaders
-from mmkeras.head import classification_head
+from mmkeras.models.head import classification_head
+from mmkeras.utils import validation
 
 
 def _encoders():

@@ -2,11 +2,11 @@
 
 import math
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-import keras
 from mmkeras import encoders
 from mmkeras.tasks.multitask import build_multitask_model, compile_multitask, task_labels
 from mmkeras.training.balancing import OGMGE, ogm_coefficients

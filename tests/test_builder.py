@@ -168,7 +168,7 @@ def test_cross_attention_readout_uses_the_padding_masks():
     image_to_text = mmkeras.fusion.fusion_readout(model, x)["attention_maps"][0]
     assert image_to_text.shape[-1] == 10
     np.testing.assert_allclose(image_to_text[..., 6:], 0, atol=1e-6)  # padded words: no weight
-    assert mmkeras.layer_names.padding_mask_name("text") in {l.name for l in model.layers}
+    assert mmkeras.utils.layer_names.padding_mask_name("text") in {l.name for l in model.layers}
 
 
 def test_early_fusion_masks_padding():

@@ -62,28 +62,30 @@ def test_predict_audio_from_frames(tmp_path, capsys):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["compare", "--dataset", "mnist"], "unknown dataset ['mnist']; valid: av_digits"),
-        (["compare", "--fusions", "concat,avg"], "unknown fusions ['avg']; valid:"),
+        (["compare", "--dataset", "mnist"], "`dataset` must be one of 'av_digits', 'emoji', "
+                                            "'spoken_words'. Received: dataset='mnist'"),
+        (["compare", "--fusions", "concat,avg"], "`fusion` must be one of"),
         (["compare", "--seeds", "a,b"], "seeds must be integers"),
-        (["compare", "--epochs", "0"], "--epochs must be >= 1"),
-        (["train", "--fusion", "mix"], "unknown fusion ['mix']"),
+        (["compare", "--epochs", "0"], "--epochs: must be a positive integer. Received: '0'"),
+        (["train", "--fusion", "mix"], "Received: fusion='mix'"),
         (["train", "--out", "model.h5"], "--out must end in .keras"),
         (["predict", "--model", "nope.keras"], "model file not found"),
-        (["demo", "--epochs", "0"], "--epochs must be >= 1"),
+        (["demo", "--epochs", "0"], "--epochs: must be a positive integer"),
     ],
 )
 def test_bad_arguments_exit_with_a_message(argv, message, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        main(argv)
-    assert exit_info.value.code == 2
+    try:
+        code = main(argv)
+    except SystemExit as stop:
+        code = stop.code
+    assert code == 2
     assert message in capsys.readouterr().err
 
 
 def test_unwritable_output_is_reported_before_training(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    with pytest.raises(SystemExit):
-        main(["compare", "--out", str(blocker / "results")])
+    assert main(["compare", "--out", str(blocker / "results")]) == 2
     assert "cannot be written" in capsys.readouterr().err
 
 
@@ -93,15 +95,14 @@ def test_predict_names_missing_files_and_predicts_without_absent_inputs(tmp_path
 
     model = tmp_path / "m.keras"
     assert main(["train", "--dataset", "av_digits", "--epochs", "1", "--out", str(model)]) == 0
-    with pytest.raises(SystemExit):
-        main(["predict", "--model", str(model), "--image", str(tmp_path / "missing.png")])
+    assert main(["predict", "--model", str(model), "--image",
+                 str(tmp_path / "missing.png")]) == 2
     assert "missing.png" in capsys.readouterr().err
     write_image(tmp_path / "digit.png", datasets.load("av_digits").test.x["image"][0])
     assert main(["predict", "--model", str(model), "--image", str(tmp_path / "digit.png")]) == 0
     assert "predicted without them: audio x1" in capsys.readouterr().out
-    with pytest.raises(SystemExit):
-        main(["predict", "--model", str(model), "--image", str(tmp_path / "missing.png"),
-              "--audio", str(tmp_path / "missing.npy")])
+    assert main(["predict", "--model", str(model), "--image", str(tmp_path / "missing.png"),
+                 "--audio", str(tmp_path / "missing.npy")]) == 2
     err = capsys.readouterr().err
     assert "missing.npy" in err or "missing.png" in err
 
@@ -164,14 +165,15 @@ def tiny_model(tmp_path_factory):
     with zipfile.ZipFile(good) as source, zipfile.ZipFile(folder / "badjson.keras", "w") as out:
         for name in source.namelist():
             out.writestr(name, b"{not json" if name == "config.json" else source.read(name))
-    from mmkeras import Predictor
-    from mmkeras.preprocessing.preprocessor import Preprocessor
+    from mmkeras.models import MultimodalClassifier
+    from mmkeras.preprocessing import AudioConverter, Preprocessor
 
-    preprocessor = Preprocessor({"audio": {"kind": "frames", "features": 13, "max_frames": None}},
+    preprocessor = Preprocessor({"audio": AudioConverter("precomputed", num_features=13)},
                                 [str(d) for d in range(10)], dataset="av_digits")
-    Predictor(model, preprocessor).save(folder / "with_preprocessor.keras")
+    MultimodalClassifier(model, preprocessor).save(folder / "with_preprocessor.keras")
     (folder / "unclosed.csv").write_text('audio,label\n"clip.npy,1\n')
     (folder / "table.csv").write_text("audio,label\nclip.npy,1\n")
+    (folder / "other_columns.csv").write_text("sound,label\nclip.npy,1\n")
     (folder / "notjson.json").write_bytes(b"\x89PNG\r\n not json")
     (folder / "garbage.csv").write_bytes(bytes(range(256)) * 8)
     np.save(folder / "clip.npy", np.zeros((5, 13), "float32"))
@@ -182,17 +184,17 @@ USER_MISTAKES = {
     "empty fusions": (["compare", "--fusions", ","], "--fusions: expected a comma-separated "
                                                      "list such as a,b. Received: ','"),
     "empty seeds": (["compare", "--seeds", ","], "--seeds: expected a comma-separated list"),
-    "negative seed": (["compare", "--seeds", "0,-1"], "seeds must be >= 0. Received: '0,-1'"),
-    "cv 0": (["compare", "--cv", "0"], "--cv: must be a number of folds >= 2"),
+    "negative seed": (["compare", "--seeds", "0,-1"], "integers >= 0 like 0,1,2. Received: '0,-1'"),
+    "cv 0": (["compare", "--cv", "0"], "--cv: must be an integer >= 2 (leave --cv out"),
     "cv 1": (["compare", "--cv", "1"], "Received: '1'"),
     "workers 0": (["compare", "--workers", "0"],
-                  "--workers: must be 'auto' or a whole number >= 1. Received: '0'"),
+                  "--workers: must be 'auto' or a positive integer. Received: '0'"),
     "empty demo fusions": (["demo", "--fusions", " , "], "Received: ' , '"),
     "empty modalities": (["train", "--modalities", ","], "--modalities: expected a"),
     "modality dropout": (["train", "--modality-dropout", "1"], "[0, 1). Received: '1'"),
     "negative patience": (["train", "--patience", "-2"], "Received: '-2'"),
     "top 0": (["predict", "--model", "{dir}/tiny.keras", "--top", "0"],
-              "--top: must be a whole number >= 1. Received: '0'"),
+              "--top: must be a positive integer. Received: '0'"),
     "truncated model": (["predict", "--model", "{dir}/truncated.keras", "--audio",
                          "{dir}/clip.npy"], "truncated.keras"),
     "model with bad JSON": (["evaluate", "--model", "{dir}/badjson.keras", "--dataset",
@@ -206,6 +208,8 @@ USER_MISTAKES = {
                     "--csv file not found: '{dir}/absent.csv'"),
     "CSV without preprocessor": (["evaluate", "--model", "{dir}/tiny.keras", "--csv",
                                   "{dir}/table.csv"], "tiny.keras' has no preprocessor"),
+    "CSV with other columns": (["predict", "--model", "{dir}/with_preprocessor.keras", "--csv",
+                                "{dir}/other_columns.csv"], "audio from column 'audio'"),
 }
 
 
@@ -266,6 +270,7 @@ def test_an_output_folder_of_another_study_is_refused_in_one_line(tmp_path, caps
 
 
 def test_compare_refuses_a_bad_tuning_budget_before_training(tmp_path, capsys):
-    assert main(["compare", "--tune", "0", "--out", str(tmp_path / "results")]) == 2
-    assert "tune" in capsys.readouterr().err
+    code, err = _run_cli(["compare", "--tune", "0", "--out", str(tmp_path / "results")],
+                         tmp_path, capsys)
+    assert code == 2 and "--tune: must be a positive integer" in err
     assert not (tmp_path / "results" / "results.csv").exists()

@@ -3,10 +3,10 @@
 import numpy as np
 import pandas as pd
 import pytest
+from user_files import write_user_files
 
 from mmkeras import datasets
 from mmkeras.preprocessing.image import write_image
-from user_files import write_user_files
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import mmkeras
-from mmkeras import compression, datasets, encoders
+from mmkeras import datasets, deploy, encoders
 
 
 def _numpy_loss(y, p_student, p_teacher, alpha, temperature):
@@ -24,14 +24,14 @@ def test_loss_matches_numpy(alpha, temperature):
     p_s = rng.dirichlet(np.ones(5), size=8).astype("float32")
     p_t = rng.dirichlet(np.ones(5), size=8).astype("float32")
     y = rng.integers(0, 5, size=8)
-    got = float(compression.distillation_loss(y, p_s, p_t, alpha, temperature))
+    got = float(deploy.distillation_loss(y, p_s, p_t, alpha, temperature))
     assert got == pytest.approx(_numpy_loss(y, p_s, p_t, alpha, temperature), rel=1e-4)
 
 
 def test_softening_at_temperature_one_is_the_identity():
     p = np.array([[0.6, 0.3, 0.1]], "float32")
-    np.testing.assert_allclose(compression.distillation.softened(p, 1.0), p, rtol=1e-5)
-    flatter = keras.ops.convert_to_numpy(compression.distillation.softened(p, 4.0))
+    np.testing.assert_allclose(deploy.distillation.softened(p, 1.0), p, rtol=1e-5)
+    flatter = keras.ops.convert_to_numpy(deploy.distillation.softened(p, 4.0))
     assert flatter.max() < 0.6 and flatter.min() > 0.1
 
 
@@ -57,7 +57,7 @@ def _image_student(num_classes):
 
 def test_distiller_loss_is_the_reference_on_a_batch(teacher_and_data):
     teacher, train, num_classes = teacher_and_data
-    distiller = compression.Distiller(_image_student(num_classes), teacher, alpha=0.3,
+    distiller = deploy.Distiller(_image_student(num_classes), teacher, alpha=0.3,
                                       temperature=4.0)
     batch = train.take(16)
     loss = float(distiller.compute_loss(batch.x, batch.y, training=False))
@@ -75,13 +75,13 @@ def test_unimodal_student_moves_towards_the_multimodal_teacher(teacher_and_data)
 
     def gap(student):
         s = student.predict({"image": train.x["image"]}, verbose=0)
-        return float(compression.distillation_loss(train.y, s, t, alpha=0.0, temperature=2.0))
+        return float(deploy.distillation_loss(train.y, s, t, alpha=0.0, temperature=2.0))
 
     gaps = {}
     for alpha in (0.0, 1.0):
         student = _image_student(num_classes)
         before = gap(student)
-        distiller = compression.Distiller(student, teacher, alpha=alpha, temperature=2.0)
+        distiller = deploy.Distiller(student, teacher, alpha=alpha, temperature=2.0)
         distiller.compile(optimizer=keras.optimizers.Adam(3e-3), metrics=["accuracy"])
         mmkeras.training.seed_everything(2)
         distiller.fit(train.x, train.y, epochs=3, batch_size=32, verbose=0)
@@ -97,13 +97,13 @@ def test_bad_distiller_arguments(teacher_and_data):
     teacher, _, num_classes = teacher_and_data
     student = _image_student(num_classes)
     with pytest.raises(ValueError, match="Received: alpha=1.5"):
-        compression.Distiller(student, teacher, alpha=1.5)
+        deploy.Distiller(student, teacher, alpha=1.5)
     with pytest.raises(ValueError, match="Received: temperature=0"):
-        compression.Distiller(student, teacher, temperature=0)
+        deploy.Distiller(student, teacher, temperature=0)
     with pytest.raises(ValueError, match="Received: student 3, teacher 10"):
-        compression.Distiller(_image_student(3), teacher)
+        deploy.Distiller(_image_student(3), teacher)
     text_student = mmkeras.build_model({"text": encoders.text_conv1d(sequence_length=5,
                                                                      vocab_size=9, filters=4)},
                                        num_classes=num_classes)
     with pytest.raises(ValueError, match=r"inputs \['text'\] are not among"):
-        compression.Distiller(text_student, teacher)
+        deploy.Distiller(text_student, teacher)

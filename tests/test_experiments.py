@@ -1,4 +1,3 @@
-import os
 
 import numpy as np
 import pandas as pd
@@ -28,8 +27,8 @@ def test_every_fusion_one_epoch_gives_a_well_formed_table(small, tmp_path):
     assert results.loc[results["model"] == "image only", "missing_image"].isna().all()
     assert results["test_accuracy"].between(0, 1).all()
     assert len(summary) == len(models) and "test_accuracy_std" in summary
-    for name in ("results.csv", "summary.csv", "results.md", "accuracy.png", "robustness.png",
-                 "training_curves.png", "confusion_matrix.png"):
+    for name in ("results.csv", "summary.csv", "robustness.csv", "results.md", "accuracy.png",
+                 "robustness.png", "training_curves.png", "confusion_matrix.png", "runs.jsonl"):
         assert (out / name).exists(), name
     table = (out / "results.md").read_text()
     assert "| concat |" in table and "Best single modality" in table
@@ -37,9 +36,9 @@ def test_every_fusion_one_epoch_gives_a_well_formed_table(small, tmp_path):
 
 def test_interrupted_study_resumes_and_loses_nothing(small, tmp_path, monkeypatch):
     out = str(tmp_path / "study")
-    from mmkeras.experiments import comparison as compare_module
+    from mmkeras.experiments import training_run
 
-    real = compare_module._run_one
+    real = training_run.run_one
     calls = []
 
     def flaky(*args, **kwargs):
@@ -48,13 +47,13 @@ def test_interrupted_study_resumes_and_loses_nothing(small, tmp_path, monkeypatc
             raise KeyboardInterrupt  # the user pressed Ctrl-C during the third run
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(compare_module, "_run_one", flaky)
+    monkeypatch.setattr(training_run, "run_one", flaky)
     with pytest.raises(KeyboardInterrupt):
         experiments.compare(small, fusions=["concat", "late"], seeds=[0], epochs=1, out=out,
                             robustness=False, verbose=0)
-    saved = pd.read_csv(os.path.join(out, "results_runs.csv"))
+    saved = experiments.ResultStore(out).results()
     assert list(saved["model"]) == ["image only", "audio only"]
-    monkeypatch.setattr(compare_module, "_run_one", real)
+    monkeypatch.setattr(training_run, "run_one", real)
     results, _ = experiments.compare(small, fusions=["concat", "late"], seeds=[0], epochs=1,
                                      out=out, robustness=False, verbose=0)
     assert list(results["model"]) == ["image only", "audio only", "concat", "late"]
@@ -77,7 +76,7 @@ def test_same_seed_reproduces_and_cross_validation(small):
     [
         ({"fusions": ["concat", "mean"]}, r"Received: \['mean'\]"),
         ({"preset": "huge"}, "Received: preset='huge'"),
-        ({"dataset": "imagenet"}, "Received: 'imagenet'"),
+        ({"dataset": "imagenet"}, "Received: dataset='imagenet'"),
         ({"dataset": "spoken_words"}, "needs a multimodal dataset"),
     ],
 )

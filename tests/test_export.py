@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import mmkeras
-from mmkeras import datasets, encoders, export
+from mmkeras import datasets, deploy, encoders
 
 # Probabilities of a converted float32 model agree with Keras within this.
 FLOAT_ATOL = 1e-4
@@ -73,8 +73,8 @@ def test_every_encoder_converts_and_agrees_with_keras(case):
     mmkeras.training.seed_everything(0)
     model = mmkeras.build_model(build(), fusion=fusion, num_classes=3)
     x = _inputs(shapes)
-    assert export.deployment_path(model) == path
-    runner = export.TFLiteClassifier(export.convert(model, input_shapes=shapes))
+    assert deploy.deployment_path(model) == path
+    runner = deploy.TFLiteClassifier(deploy.convert(model, input_shapes=shapes))
     expected = model.predict(x, verbose=0)
     got = runner.predict(x)
     np.testing.assert_allclose(got, expected, atol=FLOAT_ATOL)
@@ -87,8 +87,8 @@ def test_articles_classifier_converts_at_a_reduced_size():
                                          vocab_size=40, embedding_dim=8, lstm_units=8,
                                          dense_units=8, num_classes=3)
     x = _inputs({"image": (16, 16, 3), "text": (12,)})
-    assert export.recurrent_layers(model) == ["text_lstm"]
-    runner = export.TFLiteClassifier(export.convert(model))
+    assert deploy.recurrent_layers(model) == ["text_lstm"]
+    runner = deploy.TFLiteClassifier(deploy.convert(model))
     expected = model.predict(x, verbose=0)
     np.testing.assert_allclose(runner.predict(x), expected, atol=FLOAT_ATOL)
 
@@ -97,7 +97,7 @@ def test_unrolled_bidirectional_keeps_masked_backward_outputs():
     # Keras' unrolled backward RNN zeroes real steps when zero_output_for_mask is on.
     model = mmkeras.build_model({"text": _text("bigru")}, fusion="concat", num_classes=3)
     x = _inputs({"text": (10,)})
-    unrolled, path = export.deployable_model(model)
+    unrolled, path = deploy.deployable_model(model)
     assert path == "unrolled"
     np.testing.assert_allclose(unrolled.predict(x, verbose=0), model.predict(x, verbose=0),
                                atol=1e-6)
@@ -137,8 +137,8 @@ def trained():
 @pytest.fixture(scope="module")
 def converted(trained):
     model, ds = trained
-    return {mode: export.convert(model, mode, representative_data=ds.train.take(50).x)
-            for mode in export.QUANTIZATIONS}
+    return {mode: deploy.convert(model, mode, representative_data=ds.train.take(50).x)
+            for mode in deploy.QUANTIZATIONS}
 
 
 def test_quantisations_run_and_agree_on_trained_model(trained, converted):
@@ -146,7 +146,7 @@ def test_quantisations_run_and_agree_on_trained_model(trained, converted):
     test = ds.test
     expected = model.predict(test.x, verbose=0)
     for mode, content in converted.items():
-        got = export.TFLiteClassifier(content).predict(test.x)
+        got = deploy.TFLiteClassifier(content).predict(test.x)
         agreement = np.mean(got.argmax(-1) == expected.argmax(-1))
         if mode == "float32":
             np.testing.assert_allclose(got, expected, atol=FLOAT_ATOL)
@@ -160,11 +160,11 @@ def test_quantisations_run_and_agree_on_trained_model(trained, converted):
 def test_saved_model_path_and_runner(trained, converted, tmp_path):
     model, ds = trained
     test = ds.test.take(5)
-    unrolled, _ = export.deployable_model(model, {"audio": test.x["audio"].shape[1:]})
-    folder = export.export_saved_model(unrolled, tmp_path / "saved")
-    content = export.to_tflite(folder)
+    unrolled, _ = deploy.deployable_model(model, {"audio": test.x["audio"].shape[1:]})
+    folder = deploy.export_saved_model(unrolled, tmp_path / "saved")
+    content = deploy.to_tflite(folder)
     assert abs(len(content) - len(converted["float32"])) < 0.05 * len(content)
-    runner = export.TFLiteClassifier(content)
+    runner = deploy.TFLiteClassifier(content)
     np.testing.assert_allclose(runner.predict(test.x), model.predict(test.x, verbose=0),
                                atol=FLOAT_ATOL)
     assert runner.latency(test.x, repeats=2) > 0
@@ -176,38 +176,55 @@ def test_runner_uses_litert_and_falls_back_with_a_warning(trained, converted, mo
     pytest.importorskip("ai_edge_litert")
     _, ds = trained
     content = converted["dynamic"]
-    assert type(export.TFLiteClassifier(content).interpreter).__module__.startswith("ai_edge_litert")
-    int8 = export.TFLiteClassifier(converted["int8"])
-    assert export.has_int8_activations(int8.interpreter)
-    assert not export.has_int8_activations(export.TFLiteClassifier(content).interpreter)
-    monkeypatch.setattr(export, "_litert", lambda: None)
+    assert type(deploy.TFLiteClassifier(content).interpreter).__module__.startswith("ai_edge_litert")
+    int8 = deploy.TFLiteClassifier(converted["int8"])
+    assert deploy.has_int8_activations(int8.interpreter)
+    assert not deploy.has_int8_activations(deploy.TFLiteClassifier(content).interpreter)
+    from mmkeras.deploy import tflite_runner
+
+    monkeypatch.setattr(tflite_runner, "_litert", lambda: None)
     with pytest.warns(UserWarning, match="ai-edge-litert is not installed"):
-        runner = export.TFLiteClassifier(content)
+        runner = deploy.TFLiteClassifier(content)
     assert runner.predict(ds.test.take(2).x).shape == (2, ds.num_classes)
+
+
+def test_the_runner_takes_bytes_or_the_path_of_a_tflite_file(trained, converted, tmp_path):
+    _, ds = trained
+    path = tmp_path / "m.tflite"
+    path.write_bytes(converted["float32"])
+    x = ds.test.take(3).x
+    np.testing.assert_allclose(deploy.TFLiteClassifier(str(path)).predict(x),
+                               deploy.TFLiteClassifier(converted["float32"]).predict(x), atol=1e-6)
+    assert deploy.TFLiteClassifier(path).size_bytes == len(converted["float32"])
+    with pytest.raises(FileNotFoundError, match="nope.tflite"):
+        deploy.TFLiteClassifier(tmp_path / "nope.tflite")
+    with pytest.raises(TypeError, match="must be bytes .* or the path of a .tflite file. "
+                                        "Received: int"):
+        deploy.TFLiteClassifier(3)
 
 
 def test_bad_inputs_are_named(trained, tmp_path):
     model, ds = trained
     x = ds.train.take(4).x
-    with pytest.raises(ValueError, match=r"quantization='int4'.*'float32', 'dynamic', 'float16', 'int8'"):
-        export.convert(model, "int4", representative_data=x)
+    with pytest.raises(ValueError, match=r"one of 'float32', 'dynamic', 'float16', 'int8'\. Received: quantization='int4'"):
+        deploy.convert(model, "int4", representative_data=x)
     with pytest.raises(ValueError, match="Received: list"):
-        export.convert(model, "int8", representative_data=[x["image"], x["audio"]])
+        deploy.convert(model, "int8", representative_data=[x["image"], x["audio"]])
     with pytest.raises(ValueError, match=r"Received keys: \['image'\]"):
-        export.convert(model, "int8", representative_data={"image": x["image"]})
+        deploy.convert(model, "int8", representative_data={"image": x["image"]})
     with pytest.raises(ValueError, match=r"representative_data\['image'\] has shape \(4, 28, 28\)"):
-        export.convert(model, "int8", representative_data={"image": x["image"][..., 0],
+        deploy.convert(model, "int8", representative_data={"image": x["image"][..., 0],
                                                           "audio": x["audio"]})
     with pytest.raises(ValueError, match="Input 'audio'.*fixed shape"):
-        export.convert(model)
+        deploy.convert(model)
     with pytest.raises(ValueError, match=r"Unknown inputs in input_shapes. Received: \['sound'\]"):
-        export.deployable_model(model, {"sound": (24, 13)})
+        deploy.deployable_model(model, {"sound": (24, 13)})
     with pytest.raises(ValueError, match="xnnpack"):
-        export.load_interpreter(b"", xnnpack="yes")
+        deploy.load_interpreter(b"", xnnpack="yes")
     with pytest.raises(FileNotFoundError, match="Received"):
-        export.to_tflite(tmp_path / "nothing")
+        deploy.to_tflite(tmp_path / "nothing")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with pytest.raises(ValueError, match="quantization='int8' needs representative_data"):
-            unrolled, _ = export.deployable_model(model, {"audio": (24, 13)})
-            export.to_tflite(export.export_saved_model(unrolled, tmp_path / "s"), "int8")
+            unrolled, _ = deploy.deployable_model(model, {"audio": (24, 13)})
+            deploy.to_tflite(deploy.export_saved_model(unrolled, tmp_path / "s"), "int8")

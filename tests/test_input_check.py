@@ -8,7 +8,7 @@ import tensorflow as tf
 import mmkeras
 from mmkeras import encoders, evaluation, training
 from mmkeras.datasets import Split
-from mmkeras.input_check import check_inputs, check_labels, embedding_input_dim
+from mmkeras.utils.input_check import check_inputs, check_labels, embedding_input_dim
 
 RNG = np.random.default_rng(0)
 VOCAB = 50

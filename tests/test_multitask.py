@@ -1,15 +1,15 @@
 """Multi-task heads, auxiliary unimodal heads, extra label columns, per-task evaluation."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-import keras
 from mmkeras import datasets, encoders
 from mmkeras.datasets import Split
+from mmkeras.encoders import standard_encoders
 from mmkeras.evaluation import missing_modality_accuracy
 from mmkeras.evaluation.multitask import evaluate_tasks
-from mmkeras.experiments.standard_encoders import standard_encoders
 from mmkeras.tasks import build_multitask_model, single_output, task_labels
 
 

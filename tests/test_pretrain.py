@@ -5,15 +5,18 @@ import sys
 import time
 import types
 
+import keras
 import numpy as np
 import pytest
 
-import keras
 from mmkeras import build_model, encoders
 from mmkeras.datasets import Split
 from mmkeras.encoders.pretrained import load_encoder, read_word_vectors, set_word_vectors
-from mmkeras.training.pretraining import (fit_frozen_then_fine_tune, pretrain_encoders,
-                                          set_encoders_trainable)
+from mmkeras.training.pretraining import (
+    fit_frozen_then_fine_tune,
+    pretrain_encoders,
+    set_encoders_trainable,
+)
 
 
 def _encoders():

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import mmkeras
-from mmkeras import compression, datasets, encoders
+from mmkeras import datasets, deploy, encoders
 
 
 @pytest.fixture(scope="module")
@@ -29,18 +29,18 @@ def _model(num_classes):
 
 
 def test_schedules():
-    poly = compression.PolynomialSparsity(0.8, end_step=10, begin_step=2)
+    poly = deploy.PolynomialSparsity(0.8, end_step=10, begin_step=2)
     assert poly(0) == 0.0 and poly(2) == 0.0
     assert poly(10) == pytest.approx(0.8) and poly(50) == pytest.approx(0.8)
     assert 0 < poly(4) < poly(6) < poly(8) < 0.8
     assert poly(6) == pytest.approx(0.8 - 0.8 * 0.5 ** 3)
-    assert compression.ConstantSparsity(0.5, begin_step=3)(2) == 0.0
-    assert compression.ConstantSparsity(0.5, begin_step=3)(3) == 0.5
+    assert deploy.ConstantSparsity(0.5, begin_step=3)(2) == 0.0
+    assert deploy.ConstantSparsity(0.5, begin_step=3)(3) == 0.5
 
 
 def test_magnitude_mask_keeps_the_largest_weights():
     w = np.array([[0.1, -3.0, 0.5], [2.0, -0.2, 0.0]], "float32")
-    mask = keras.ops.convert_to_numpy(compression.pruning.magnitude_mask(w, 0.5))
+    mask = keras.ops.convert_to_numpy(deploy.pruning.magnitude_mask(w, 0.5))
     np.testing.assert_array_equal(mask, [[0, 1, 1], [1, 0, 0]])
 
 
@@ -48,10 +48,10 @@ def test_magnitude_mask_keeps_the_largest_weights():
 def test_pruning_reaches_and_keeps_the_sparsity(digits, target):
     train, num_classes = digits
     model = _model(num_classes)
-    pruning = compression.MagnitudePruning(
-        compression.PolynomialSparsity(target, end_step=8), frequency=2)
+    pruning = deploy.MagnitudePruning(
+        deploy.PolynomialSparsity(target, end_step=8), frequency=2)
     model.fit(train.x, train.y, epochs=2, batch_size=32, callbacks=[pruning], verbose=0)
-    reached = compression.sparsity(model)
+    reached = deploy.sparsity(model)
     assert len(reached) == 4  # conv kernel, encoder dense, head dense, logits
     for path, share in reached.items():
         assert share == pytest.approx(target, abs=0.02), path
@@ -69,27 +69,27 @@ def test_stripped_model_round_trips_in_safe_mode(digits, assert_round_trip):
     train, num_classes = digits
     model = _model(num_classes)
     model.fit(train.x, train.y, epochs=1, batch_size=64, verbose=0,
-              callbacks=[compression.MagnitudePruning(0.75)])
-    stripped = compression.strip_pruning(model)
+              callbacks=[deploy.MagnitudePruning(0.75)])
+    stripped = deploy.strip_pruning(model)
     loaded = assert_round_trip(stripped, train.take(8).x)
-    assert all(s == pytest.approx(0.75, abs=0.01) for s in compression.sparsity(loaded).values())
+    assert all(s == pytest.approx(0.75, abs=0.01) for s in deploy.sparsity(loaded).values())
     np.testing.assert_allclose(stripped.predict(train.take(8).x, verbose=0),
                                model.predict(train.take(8).x, verbose=0), atol=1e-6)
-    assert compression.gzipped_size(stripped) < compression.gzipped_size(_model(num_classes))
+    assert deploy.gzipped_size(stripped) < deploy.gzipped_size(_model(num_classes))
 
 
 @pytest.mark.parametrize("bad", [1.0, -0.1, 1.5, "half", True])
 def test_sparsity_outside_the_interval_is_named(bad):
     with pytest.raises(ValueError, match=r"target_sparsity.*\[0, 1\).*Received: target_sparsity="):
-        compression.ConstantSparsity(bad)
+        deploy.ConstantSparsity(bad)
     with pytest.raises(ValueError, match=r"Received: target_sparsity="):
-        compression.PolynomialSparsity(bad, end_step=10)
+        deploy.PolynomialSparsity(bad, end_step=10)
     with pytest.raises(ValueError, match=r"Received: target_sparsity="):
-        compression.MagnitudePruning(bad)
+        deploy.MagnitudePruning(bad)
 
 
 def test_bad_schedule_steps_and_frequency():
     with pytest.raises(ValueError, match="end_step"):
-        compression.PolynomialSparsity(0.5, end_step=3, begin_step=3)
+        deploy.PolynomialSparsity(0.5, end_step=3, begin_step=3)
     with pytest.raises(ValueError, match="frequency"):
-        compression.MagnitudePruning(0.5, frequency=0)
+        deploy.MagnitudePruning(0.5, frequency=0)

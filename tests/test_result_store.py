@@ -11,8 +11,10 @@ import pandas as pd
 import pytest
 
 from mmkeras import datasets, experiments
-from mmkeras.experiments import comparison
+from mmkeras.experiments import training_run
 from mmkeras.experiments.result_store import (
+    LEGACY_FILES,
+    RUNS_FILE,
     DamagedResultsWarning,
     ResultStore,
     StudySettingsError,
@@ -47,95 +49,102 @@ def study(finished, tmp_path):
 def trained(monkeypatch):
     """The run keys `compare` actually trains."""
     calls = []
-    real = comparison._run_one
+    real = training_run.run_one
     signature = inspect.signature(real)
 
     def recording(*args, **kwargs):
         calls.append(signature.bind(*args, **kwargs).arguments["key"])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(comparison, "_run_one", recording)
+    monkeypatch.setattr(training_run, "run_one", recording)
     return calls
 
 
-def _lines(path):
-    with open(path, "rb") as f:
+def _lines(out):
+    with open(os.path.join(out, RUNS_FILE), "rb") as f:
         return f.read().split(b"\n")
 
 
-def _write(path, lines):
-    with open(path, "wb") as f:
+def _write(out, lines):
+    with open(os.path.join(out, RUNS_FILE), "wb") as f:
         f.write(b"\n".join(lines))
 
 
-def truncate_last_row(out):
-    path = os.path.join(out, "results_runs.csv")
+def cut_last_line(out):
+    path = os.path.join(out, RUNS_FILE)
     data = open(path, "rb").read()
-    open(path, "wb").write(data[: len(data) - 40])  # a crash in the middle of the last row
+    open(path, "wb").write(data[: len(data) - 40])  # a crash in the middle of the last line
     return [RUNS[2]]
 
 
 def nan_row(out):
-    path = os.path.join(out, "results_runs.csv")
-    lines = _lines(path)
-    width = lines[0].count(b",")
-    lines[2] = RUNS[1].encode() + b",nan" * width  # the audio baseline's numbers are gone
-    _write(path, lines)
+    lines = _lines(out)
+    record = json.loads(lines[1])
+    record["row"]["test_accuracy"] = float("nan")  # the audio baseline's number is gone
+    lines[1] = json.dumps(record).encode()
+    _write(out, lines)
     return [RUNS[1]]
 
 
 def binary_garbage(out):
-    path = os.path.join(out, "results_runs.csv")
-    lines = _lines(path)
-    lines[1] = bytes(range(128, 256)) + b"\x00\xff\xfe"  # the image baseline's row, overwritten
-    _write(path, lines)
+    lines = _lines(out)
+    lines[0] = bytes(range(128, 256)) + b"\x00\xff\xfe"  # the image baseline's line, overwritten
+    _write(out, lines)
     return [RUNS[0]]
 
 
-@pytest.mark.parametrize("damage", [truncate_last_row, nan_row, binary_garbage])
-def test_damaged_rows_are_found_and_only_their_runs_are_run_again(small, finished, study, trained,
-                                                                  damage):
+def bad_curve(out):
+    lines = _lines(out)
+    record = json.loads(lines[2])
+    record["curves"][0]["accuracy"] = 7.0
+    lines[2] = json.dumps(record).encode()
+    _write(out, lines)
+    return [RUNS[2]]
+
+
+def bad_history(out):
+    lines = _lines(out)
+    record = json.loads(lines[0])
+    record["history"] = {"loss": "1.0"}
+    lines[0] = json.dumps(record).encode()
+    _write(out, lines)
+    return [RUNS[0]]
+
+
+@pytest.mark.parametrize("damage", [cut_last_line, nan_row, binary_garbage, bad_curve,
+                                    bad_history])
+def test_damaged_records_are_found_and_only_their_runs_are_run_again(small, finished, study,
+                                                                     trained, damage):
     before = pd.read_csv(os.path.join(study, "results.csv"))
     damaged = damage(study)
     with pytest.warns(DamagedResultsWarning) as caught:
         results, _ = experiments.compare(small, out=study, **STUDY)
     message = str(caught[0].message)
-    assert os.path.join(study, "results_runs.csv") in message
+    assert os.path.join(study, RUNS_FILE) in message
     if damage is not binary_garbage:  # a garbage line has no readable run key
         assert damaged[0] in message
     assert trained == damaged
-    assert sorted(results["run"]) == sorted(RUNS)
+    assert list(results["run"]) == RUNS  # in plan order, whatever order they finished in
     assert results["test_accuracy"].between(0, 1).all() and results["epochs_run"].notna().all()
     untouched = [r for r in RUNS if r not in damaged]
     kept = results.set_index("run").loc[untouched, "test_accuracy"]
     np.testing.assert_allclose(kept, before.set_index("run").loc[untouched, "test_accuracy"])
     # the repaired file reads back clean, and the damaged one is kept
-    assert os.path.exists(os.path.join(study, "results_runs.csv.damaged"))
+    assert os.path.exists(os.path.join(study, RUNS_FILE + ".damaged"))
     again = ResultStore(study)
     assert again.damaged == [] and len(again.rows) == 3
     # each run's robustness curve is there exactly once
-    counts = pd.read_csv(os.path.join(study, "robustness_runs.csv")).groupby("run").size()
-    expected = pd.read_csv(os.path.join(finished, "robustness_runs.csv")).groupby("run").size()
+    counts = pd.read_csv(os.path.join(study, "robustness.csv")).groupby("run").size()
+    expected = pd.read_csv(os.path.join(finished, "robustness.csv")).groupby("run").size()
     pd.testing.assert_series_equal(counts.sort_index(), expected.sort_index())
 
 
-def test_a_garbage_robustness_line_reruns_the_run_it_belonged_to(small, study, trained):
-    path = os.path.join(study, "robustness_runs.csv")
-    lines = _lines(path)
-    victim = next(i for i, line in enumerate(lines) if line.startswith(RUNS[2].encode()))
-    lines[victim] = b"\xff\xfe\x00garbage"
-    _write(path, lines)
-    with pytest.warns(DamagedResultsWarning, match="robustness_runs.csv line"):
-        experiments.compare(small, out=study, **STUDY)
-    assert trained == [RUNS[2]]
-
-
-def test_unreadable_histories_are_reported_and_their_runs_rerun(small, study, trained):
-    with open(os.path.join(study, "histories.json"), "w") as f:
-        f.write('{"av_digits|image only|seed=0|fold=0": {"loss": [1.0')
-    with pytest.warns(DamagedResultsWarning, match="histories.json: unreadable"):
-        experiments.compare(small, out=study, **STUDY)
-    assert trained == RUNS
+def test_a_run_is_one_appended_line(small, study):
+    lines = [line for line in _lines(study) if line]
+    assert len(lines) == 3
+    records = [json.loads(line) for line in lines]
+    assert [r["row"]["run"] for r in records] == RUNS
+    assert all(r["curves"] and r["history"]["loss"] for r in records)
 
 
 def test_an_intact_study_is_not_run_again(small, study, trained, recwarn):
@@ -210,27 +219,39 @@ def test_committed_results_read_back_clean(tmp_path, recwarn):
         store = ResultStore(out)
         assert store.damaged == []
         pd.testing.assert_frame_equal(store.results(),
-                                      pd.read_csv(os.path.join(root, name, "results_runs.csv")))
+                                      pd.read_csv(os.path.join(root, name, "results.csv")),
+                                      check_dtype=False)
     assert not [w for w in recwarn if issubclass(w.category, DamagedResultsWarning)]
 
 
-def test_a_crash_between_writes_leaves_no_half_file(tmp_path, monkeypatch):
+def test_a_folder_of_mmkeras_0_1_is_read_once_into_runs_jsonl(finished, tmp_path):
+    """0.1 wrote three files rewritten after every run; their runs are kept."""
+    store = ResultStore(finished)
+    out = str(tmp_path / "old")
+    os.makedirs(out)
+    store.results().to_csv(os.path.join(out, LEGACY_FILES[0]), index=False)
+    store.robustness().to_csv(os.path.join(out, LEGACY_FILES[1]), index=False)
+    with open(os.path.join(out, LEGACY_FILES[2]), "w") as f:
+        json.dump(store.histories, f)
+    imported = ResultStore(out)
+    assert [r["run"] for r in imported.rows] == RUNS
+    assert os.path.exists(os.path.join(out, RUNS_FILE))
+    pd.testing.assert_frame_equal(imported.robustness(), store.robustness(), check_dtype=False)
+    assert imported.histories == store.histories
+
+
+def test_a_crash_while_appending_cuts_only_its_own_line(tmp_path, monkeypatch):
     out = str(tmp_path / "s")
     store = ResultStore(out)
     row = {"run": "d|a|seed=0|fold=0", "model": "a", "seed": 0, "test_accuracy": 0.5,
            "train_seconds": 1.0, "epochs_run": 1}
     store.add(row, history={"loss": [1.0]})
-    first = open(os.path.join(out, "results_runs.csv"), "rb").read()
-
-    def crash(*args):
-        raise OSError("disk gone")
-
-    monkeypatch.setattr(os, "replace", crash)
-    with pytest.raises(OSError):
-        store.add({**row, "run": "d|b|seed=0|fold=0", "model": "b"}, history={"loss": [1.0]})
-    assert open(os.path.join(out, "results_runs.csv"), "rb").read() == first
-    monkeypatch.undo()
-    assert [r["run"] for r in ResultStore(out).rows] == ["d|a|seed=0|fold=0"]
+    with open(os.path.join(out, RUNS_FILE), "ab") as f:
+        f.write(b'{"row": {"run": "d|b|seed=0|fold=0", "mod')  # the process died here
+    with pytest.warns(DamagedResultsWarning, match="cut short"):
+        again = ResultStore(out)
+    assert [r["run"] for r in again.rows] == ["d|a|seed=0|fold=0"]
+    assert again.damaged == ["d|b|seed=0|fold=0"]
 
 
 @pytest.mark.parametrize(

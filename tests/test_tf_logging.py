@@ -27,7 +27,7 @@ def test_an_import_error_is_still_shown():
 
 
 def test_asking_for_the_log_lines(monkeypatch):
-    from mmkeras import tf_logging
+    from mmkeras.utils import tf_logging
 
     monkeypatch.delenv("MMKERAS_TF_LOGS", raising=False)
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")

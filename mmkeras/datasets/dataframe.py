@@ -14,8 +14,13 @@ import numpy as np
 
 from mmkeras.datasets.splits import stratified_split
 from mmkeras.preprocessing import audio as audio_lib
-from mmkeras.preprocessing.preprocessor import Preprocessor, _is_missing
+from mmkeras.preprocessing.audio_converter import AudioConverter
+from mmkeras.preprocessing.converter import is_missing
+from mmkeras.preprocessing.image_converter import ImageConverter
+from mmkeras.preprocessing.preprocessor import Preprocessor
 from mmkeras.preprocessing.text import Vocabulary, tokenize
+from mmkeras.preprocessing.text_tokenizer import TextTokenizer
+from mmkeras.utils import validation
 
 MODALITIES = ("image", "text", "audio")
 SPLITS = ("train", "validation", "test")
@@ -92,9 +97,9 @@ def from_dataframe(table, label="label", image=None, text=None, audio=None, *,
     results, summary = mmkeras.experiments.compare(data, out="my-study")
     ```
     """
-    _check_choice("missing", missing, MISSING)
-    _check_choice("on_error", on_error, ON_ERROR)
-    _check_choice("audio_features", audio_features, audio_lib.FEATURES)
+    validation.check_choice("missing", missing, MISSING)
+    validation.check_choice("on_error", on_error, ON_ERROR)
+    validation.check_choice("audio_features", audio_features, audio_lib.FEATURES)
     columns = {m: c for m, c in (("image", image), ("text", text), ("audio", audio)) if c}
     if not columns:
         raise ValueError("Name at least one modality column: image=, text= or audio=. "
@@ -114,12 +119,12 @@ def from_dataframe(table, label="label", image=None, text=None, audio=None, *,
     settings = dict(image_size=image_size, color=color, sequence_length=sequence_length,
                     tokenizer=tokenizer, audio_features=audio_features,
                     sample_rate=sample_rate, max_frames=max_frames, vocabulary=vocabulary)
-    specs = _input_specs(table, columns, keep, splits, absent, base_dir, settings)
-    preprocessor = Preprocessor(specs, class_names, base_dir=base_dir, dataset=name)
+    converters = _converters(table, columns, keep, splits, absent, base_dir, settings)
+    preprocessor = Preprocessor(converters, class_names, {**columns, "label": label},
+                                dataset=name)
     values = {m: [None if absent[m][r] else table[c].iloc[r] for r in keep]
               for m, c in columns.items()}
-    x, missing_flags, failures = preprocessor(values, on_error="collect")
-    preprocessor.base_dir = None
+    x, missing_flags, failures = preprocessor(values, base_dir=base_dir, on_error="collect")
     for i, reason in failures.items():
         issues.bad(int(keep[i]), reason)
     good = np.array([i for i in range(len(keep)) if i not in failures], dtype="int64")
@@ -178,11 +183,6 @@ class _RowIssues:
         return np.array([r for r in range(n) if r not in gone], dtype="int64")
 
 
-def _check_choice(name, value, allowed):
-    if value not in allowed:
-        raise ValueError(f"Unknown {name}. Received: {name}={value!r}; expected one of {allowed}")
-
-
 def _read_tables(table, base_dir):
     """`(DataFrame, base_dir, split names or None)` from any accepted table form."""
     import pandas as pd
@@ -230,7 +230,7 @@ def _check_columns(table, names):
 def _read_labels(table, column, issues):
     labels = []
     for row, value in enumerate(table[column].tolist()):
-        if _is_missing(value):
+        if is_missing(value):
             issues.bad(row, f"empty label in column {column!r} (received {value!r})")
         labels.append(str(value).strip())
     return labels
@@ -241,7 +241,7 @@ def _find_missing(table, columns, policy, issues, tokenizer):
     absent = {}
     for modality, column in columns.items():
         values = table[column].tolist()
-        flags = np.array([_is_missing(v) for v in values], dtype=bool)
+        flags = np.array([is_missing(v) for v in values], dtype=bool)
         if modality == "text":
             flags |= np.array([isinstance(v, str) and not tokenize(v, method=tokenizer)
                                for v in values], dtype=bool)
@@ -343,15 +343,16 @@ def _check_training_classes(labels, splits, rows):
                          f"Received: {detail}")
 
 
-def _input_specs(table, columns, rows, splits, absent, base_dir, settings):
-    """The preprocessor's spec per modality, settled on the table (vocabulary on train)."""
-    specs = {}
+def _converters(table, columns, rows, splits, absent, base_dir, settings):
+    """The preprocessor's converter per modality, settled on the table (vocabulary on train)."""
+    converters = {}
     train = [r for r in rows if splits[r] == "train"]
     for modality, column in columns.items():
         present = [r for r in rows if not absent[modality][r]]
         if modality == "image":
             paths = [_resolve(table[column].iloc[r], base_dir) for r in present]
-            specs[modality] = _image_spec(paths, settings["image_size"], settings["color"])
+            converters[modality] = ImageConverter(*_image_size_and_color(
+                paths, settings["image_size"], settings["color"]))
         elif modality == "text":
             tokenizer = settings["tokenizer"]
             tokens = [tokenize(str(table[column].iloc[r]), method=tokenizer)
@@ -362,16 +363,15 @@ def _input_specs(table, columns, rows, splits, absent, base_dir, settings):
             elif not isinstance(vocabulary, Vocabulary):
                 vocabulary = Vocabulary(vocabulary)
             length = settings["sequence_length"] or max([len(t) for t in tokens] + [1])
-            specs[modality] = {"kind": "text", "vocabulary": vocabulary.tokens,
-                               "sequence_length": int(length), "tokenizer": tokenizer}
+            converters[modality] = TextTokenizer(vocabulary.tokens, int(length), tokenizer)
         else:
-            specs[modality] = {"kind": "audio", "features": settings["audio_features"],
-                               "sample_rate": settings["sample_rate"],
-                               "max_frames": settings["max_frames"]}
-    return specs
+            converters[modality] = AudioConverter(settings["audio_features"],
+                                                  sample_rate=settings["sample_rate"],
+                                                  max_frames=settings["max_frames"])
+    return converters
 
 
-def _image_spec(paths, image_size, color):
+def _image_size_and_color(paths, image_size, color):
     """Image size and colour: given, or the images' own when they agree."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -398,7 +398,7 @@ def _image_spec(paths, image_size, color):
     if color is None:
         color = "grayscale" if found and all(i[2] == "grayscale" for i in found) else "rgb"
     height, width = (int(v) for v in image_size)
-    return {"kind": "image", "size": [height, width], "color": color}
+    return (height, width), color
 
 
 def _resolve(path, base_dir):
@@ -432,7 +432,7 @@ def _dataset(name, x, y, ids, flags, split_names, class_names, preprocessor, iss
         warnings.warn(f"from_dataframe skipped {len(skipped)} of {n_rows} rows: "
                       f"{_summary(skipped)}", stacklevel=3)
     shapes = {m: preprocessor.input_shape(m) for m in x}
-    vocabulary = preprocessor.inputs.get("text", {}).get("vocabulary")
+    vocabulary = preprocessor.vocabulary
     return MultimodalDataset(name=name, splits=splits, class_names=class_names,
                              input_shapes=shapes, vocabulary=vocabulary,
                              description=f"Read from files by from_dataframe ({n_rows} rows).",

@@ -2,12 +2,12 @@
 
 import numpy as np
 
-from mmkeras import validation
 from mmkeras.datasets.multimodal_dataset import MultimodalDataset, Split
 from mmkeras.datasets.paths import data_file
 from mmkeras.datasets.ragged import unpack_ragged
-from mmkeras.preprocessing.preprocessor import Preprocessor
+from mmkeras.preprocessing import AudioConverter, ImageConverter, Preprocessor, TextTokenizer
 from mmkeras.preprocessing.text import Vocabulary, tokenize
+from mmkeras.utils import validation
 
 DESCRIPTION = (
     "1,906 emoji (Unicode 16, npm `emoji-datasource` 16.0.0, MIT) in two styles: Google "
@@ -19,6 +19,8 @@ DESCRIPTION = (
     "pictures of an emoji are in the same split and the test emoji are unseen."
 )
 STYLES = ("google", "twitter")
+TEXTS = {"name": lambda n, s: n, "short_names": lambda n, s: s.replace("_", " "),
+         "name+short_names": lambda n, s: f"{n} {s.replace('_', ' ')}"}
 LABELS = ("category", "subcategory")
 
 
@@ -51,75 +53,83 @@ def load_emoji(label="category", styles=STYLES, sequence_length=16, image_size=3
         "text": (n, sequence_length) int32}`; the vocabulary is built on the
         training split only (ids 0 padding, 1 out-of-vocabulary).
     """
-    if label not in LABELS:
-        raise ValueError(f"Unknown label. Received: label={label!r}; expected one of {LABELS}")
+    validation.check_choice("label", label, LABELS)
     sequence_length = validation.check_positive_int("sequence_length", sequence_length)
     image_size = validation.check_positive_int("image_size", image_size)
     speech = validation.check_bool("speech", speech)
     max_frames = validation.check_positive_int("max_frames", max_frames)
-    if tokenizer not in ("regexp", "characters"):
-        raise ValueError(f"Unknown tokenizer. Received: tokenizer={tokenizer!r}; expected "
-                         "'regexp' or 'characters'")
+    validation.check_choice("tokenizer", tokenizer, ("regexp", "characters"))
+    validation.check_choice("text", text, sorted(TEXTS))
+    extra_labels = _check_extra_labels(extra_labels, label)
+    styles = [styles] if isinstance(styles, str) else list(styles)
+    if not styles or any(s not in STYLES for s in styles):
+        raise ValueError(f"Unknown styles. Received: styles={styles}; expected some of {STYLES}")
+    with np.load(data_file("emoji.npz")) as npz:
+        raw = {k: npz[k] for k in npz.files}
+    images = _images(raw, styles, image_size)
+    tokens = [tokenize(TEXTS[text](n, s).replace("-", " "), method=tokenizer)
+              for n, s in zip(raw["name"], raw["short_names"])]
+    vocabulary = Vocabulary.build([t for t, sp in zip(tokens, raw["split"]) if sp == "train"])
+    x = {"image": images, "text": vocabulary.encode(tokens, sequence_length)}
+    if speech:
+        x["audio"] = _speech(raw["unified"], max_frames)
+    targets = {e: raw[e].astype("int32") for e in [label, *extra_labels]}
+    shapes = {"image": (image_size, image_size, 3), "text": (sequence_length,)}
+    converters = {"image": ImageConverter((image_size, image_size), "rgb"),
+                  "text": TextTokenizer(vocabulary.tokens, sequence_length, tokenizer)}
+    if speech:
+        shapes["audio"] = (None, 13)
+        converters["audio"] = AudioConverter("precomputed", num_features=13,
+                                             max_frames=max_frames)
+    class_names = [str(c) for c in raw[f"{label}_names"]]
+    return MultimodalDataset(
+        name="emoji",
+        splits=_splits(raw, x, targets, label, styles),
+        class_names=class_names,
+        input_shapes=shapes,
+        vocabulary=vocabulary.tokens,
+        description=DESCRIPTION,
+        preprocessor=Preprocessor(converters, class_names, dataset="emoji"),
+        label=label,
+        target_names={e: [str(c) for c in raw[f"{e}_names"]] for e in extra_labels},
+    )
+
+
+def _check_extra_labels(extra_labels, label):
     extra_labels = [extra_labels] if isinstance(extra_labels, str) else list(extra_labels)
     if any(e not in LABELS or e == label for e in extra_labels) or \
             len(set(extra_labels)) != len(extra_labels):
         raise ValueError(f"Unknown or repeated extra_labels. Received: extra_labels={extra_labels}"
                          f"; expected some of {[l for l in LABELS if l != label]}")
-    styles = [styles] if isinstance(styles, str) else list(styles)
-    if not styles or any(s not in STYLES for s in styles):
-        raise ValueError(f"Unknown styles. Received: styles={styles}; expected some of {STYLES}")
-    texts_by = {"name": lambda n, s: n, "short_names": lambda n, s: s.replace("_", " "),
-                "name+short_names": lambda n, s: f"{n} {s.replace('_', ' ')}"}
-    if text not in texts_by:
-        raise ValueError(f"Unknown text. Received: text={text!r}; expected one of {sorted(texts_by)}")
-    with np.load(data_file("emoji.npz")) as npz:
-        raw = {k: npz[k] for k in npz.files}
-    images = raw["image"][:, [STYLES.index(s) for s in styles]]
-    if image_size != images.shape[2]:
-        import cv2
+    return extra_labels
 
-        flat = images.reshape((-1,) + images.shape[2:])
-        flat = np.stack([cv2.resize(im, (image_size, image_size), interpolation=cv2.INTER_AREA)
-                         for im in flat])
-        images = flat.reshape(images.shape[:2] + flat.shape[1:])
-    tokens = [tokenize(texts_by[text](n, s).replace("-", " "), method=tokenizer)
-              for n, s in zip(raw["name"], raw["short_names"])]
-    labels = raw[label].astype("int32")
-    split = raw["split"]
-    vocabulary = Vocabulary.build([t for t, sp in zip(tokens, split) if sp == "train"])
-    ids = vocabulary.encode(tokens, sequence_length)
-    n_styles = len(styles)
-    speech_frames = _speech(raw["unified"], max_frames) if speech else None
-    splits = {}
+
+def _images(raw, styles, image_size):
+    """`(emoji, styles, s, s, 3)` uint8 pictures of the chosen styles at `image_size`."""
+    images = raw["image"][:, [STYLES.index(s) for s in styles]]
+    if image_size == images.shape[2]:
+        return images
+    import cv2
+
+    flat = images.reshape((-1,) + images.shape[2:])
+    flat = np.stack([cv2.resize(im, (image_size, image_size), interpolation=cv2.INTER_AREA)
+                     for im in flat])
+    return flat.reshape(images.shape[:2] + flat.shape[1:])
+
+
+def _splits(raw, x, targets, label, styles):
+    """Train, validation and test `Split`s by emoji, one sample per emoji and style."""
+    n_styles, splits = len(styles), {}
     for name in ("train", "validation", "test"):
-        rows = np.flatnonzero(split == name)
-        x = {"image": images[rows].reshape((-1,) + images.shape[2:]).astype("float32") / 255.0,
-             "text": np.repeat(ids[rows], n_styles, axis=0)}
-        if speech:
-            x["audio"] = np.repeat(speech_frames[rows], n_styles, axis=0)
+        rows = np.flatnonzero(raw["split"] == name)
+        inputs = {"image": x["image"][rows].reshape((-1,) + x["image"].shape[2:])
+                  .astype("float32") / 255.0}
+        inputs.update({m: np.repeat(v[rows], n_styles, axis=0) for m, v in x.items()
+                       if m != "image"})
         item_ids = [f"{raw['unified'][r]}/{style}" for r in rows for style in styles]
-        targets = {e: np.repeat(raw[e][rows].astype("int32"), n_styles) for e in extra_labels}
-        splits[name] = Split(x, np.repeat(labels[rows], n_styles), item_ids, targets=targets)
-    shapes = {"image": (image_size, image_size, 3), "text": (sequence_length,)}
-    if speech:
-        shapes["audio"] = (None, 13)
-    class_names = [str(c) for c in raw[f"{label}_names"]]
-    specs = {"image": {"kind": "image", "size": [image_size, image_size], "color": "rgb"},
-             "text": {"kind": "text", "vocabulary": vocabulary.tokens,
-                      "sequence_length": sequence_length, "tokenizer": tokenizer}}
-    if speech:
-        specs["audio"] = {"kind": "frames", "features": 13, "max_frames": max_frames}
-    return MultimodalDataset(
-        name="emoji",
-        splits=splits,
-        class_names=class_names,
-        input_shapes=shapes,
-        vocabulary=vocabulary.tokens,
-        description=DESCRIPTION,
-        preprocessor=Preprocessor(specs, class_names, dataset="emoji"),
-        label=label,
-        target_names={e: [str(c) for c in raw[f"{e}_names"]] for e in extra_labels},
-    )
+        repeated = {e: np.repeat(v[rows], n_styles) for e, v in targets.items()}
+        splits[name] = Split(inputs, repeated.pop(label), item_ids, targets=repeated)
+    return splits
 
 
 def _speech(unified, max_frames):

@@ -17,6 +17,7 @@ from mmkeras.datasets.av_digits import load_av_digits
 from mmkeras.datasets.emoji import load_emoji
 from mmkeras.datasets.multimodal_dataset import Split
 from mmkeras.datasets.paths import data_file
+from mmkeras.utils import validation
 
 PAIRS = {"emoji": (("image", "text"), ("audio", "text"), ("audio", "image")),
          "av_digits": (("audio", "image"),)}
@@ -47,9 +48,7 @@ def load_pairs(dataset="emoji", modalities=None, tokenizer="regexp", styles=("go
     >>> data.modalities, len(set(data.test.y)), len(data.test)
     (['image', 'text'], 192, 384)
     """
-    if dataset not in PAIRS:
-        raise ValueError(f"Unknown dataset for pairs. Received: dataset={dataset!r}; "
-                         f"expected one of {sorted(PAIRS)}")
+    validation.check_choice("dataset", dataset, sorted(PAIRS))
     modalities = tuple(sorted(modalities or PAIRS[dataset][0]))
     allowed = [tuple(sorted(p)) for p in PAIRS[dataset]]
     if modalities not in allowed:
@@ -60,9 +59,7 @@ def load_pairs(dataset="emoji", modalities=None, tokenizer="regexp", styles=("go
         return dataclasses.replace(data, description=(
             "Class-level matching: a spoken and a handwritten digit match when they are the "
             "same digit (the group is the digit). " + data.description))
-    if tokenizer not in SEQUENCE_LENGTHS:
-        raise ValueError(f"Unknown tokenizer. Received: tokenizer={tokenizer!r}; expected one "
-                         f"of {sorted(SEQUENCE_LENGTHS)}")
+    validation.check_choice("tokenizer", tokenizer, sorted(SEQUENCE_LENGTHS))
     data = load_emoji(text="name", tokenizer=tokenizer, styles=styles,
                       sequence_length=SEQUENCE_LENGTHS[tokenizer], speech="audio" in modalities)
     with np.load(data_file("emoji.npz")) as npz:

@@ -3,6 +3,7 @@
 from mmkeras.datasets.av_digits import load_av_digits
 from mmkeras.datasets.emoji import load_emoji
 from mmkeras.datasets.spoken_words import load_spoken_words
+from mmkeras.utils import validation
 
 DATASETS = {
     "av_digits": load_av_digits,
@@ -23,8 +24,5 @@ def load(name, **kwargs):
     Returns:
         A `MultimodalDataset`.
     """
-    if name not in DATASETS:
-        raise ValueError(
-            f"Unknown dataset. Received: name={name!r}; expected one of {sorted(DATASETS)}"
-        )
+    validation.check_choice("name", name, sorted(DATASETS))
     return DATASETS[name](**kwargs)

@@ -4,11 +4,11 @@ import csv
 
 import numpy as np
 
-from mmkeras import validation
 from mmkeras.datasets.multimodal_dataset import MultimodalDataset, Split
 from mmkeras.datasets.paths import data_file
+from mmkeras.preprocessing import AudioConverter, Preprocessor
 from mmkeras.preprocessing import audio as audio_lib
-from mmkeras.preprocessing.preprocessor import Preprocessor
+from mmkeras.utils import validation
 
 DESCRIPTION = (
     "320 WAV clips (8 kHz, 16-bit mono) of the words yes, no, up, down, left, right, on, "
@@ -42,8 +42,7 @@ def load_spoken_words(features="mfcc", normalize=True):
         Splits with `x = {"audio": (n, frames, features)}` (or `(n, samples)`
         for waveforms), zero-padded at the end.
     """
-    if features not in FEATURES:
-        raise ValueError(f"Unknown features. Received: features={features!r}; expected one of {FEATURES}")
+    validation.check_choice("features", features, FEATURES)
     normalize = validation.check_bool("normalize", normalize)
     import soundfile
 
@@ -71,10 +70,9 @@ def load_spoken_words(features="mfcc", normalize=True):
               for name in ("train", "validation", "test")}
     preprocessor = None
     if features != "waveform" and normalize:
-        preprocessor = Preprocessor({"audio": {"kind": "audio", "features": features,
-                                               "sample_rate": audio_lib.SAMPLE_RATE,
-                                               "max_frames": None}}, words,
-                                    dataset="spoken_words")
+        preprocessor = Preprocessor(
+            {"audio": AudioConverter(features, sample_rate=audio_lib.SAMPLE_RATE)}, words,
+            dataset="spoken_words")
     return MultimodalDataset(name="spoken_words", splits=splits, class_names=words,
                              input_shapes={"audio": shape}, description=DESCRIPTION,
                              preprocessor=preprocessor)

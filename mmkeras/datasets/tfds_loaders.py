@@ -10,9 +10,9 @@ import socket
 
 import numpy as np
 
-from mmkeras import validation
 from mmkeras.datasets.multimodal_dataset import MultimodalDataset, Split
 from mmkeras.datasets.splits import stratified_split
+from mmkeras.utils import validation
 
 TFDS_HOST = ("storage.googleapis.com", 443)
 

@@ -8,6 +8,8 @@ one modality's input to a fixed-size embedding.
 | audio / sequence | `sequence_lstm`, `sequence_conv1d` |
 | video | `video_cnn_lstm` |
 
+`standard_encoders(dataset)` builds the ones a comparison uses for a dataset's inputs.
+
 Build a fresh encoder for every model: passing the same encoder object to
 two models shares its weights between them.
 """
@@ -21,6 +23,7 @@ from mmkeras.encoders.image import (
 )
 from mmkeras.encoders.pretrained import load_encoder, read_word_vectors, set_word_vectors
 from mmkeras.encoders.sequence import sequence_conv1d, sequence_lstm
+from mmkeras.encoders.standard import standard_encoders
 from mmkeras.encoders.text import text_bigru, text_conv1d, text_lstm, text_transformer
 from mmkeras.encoders.video import video_cnn_lstm
 from mmkeras.encoders.views import encoder_view
@@ -37,6 +40,7 @@ __all__ = [
     "sequence_conv1d",
     "sequence_lstm",
     "set_word_vectors",
+    "standard_encoders",
     "text_bigru",
     "text_conv1d",
     "text_lstm",

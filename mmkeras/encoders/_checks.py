@@ -1,6 +1,6 @@
-"""Argument checks shared by the encoder factories (see `mmkeras.validation`)."""
+"""Argument checks shared by the encoder factories (see `mmkeras.utils.validation`)."""
 
-from mmkeras import validation
+from mmkeras.utils import validation
 
 
 def check_input_shape(input_shape, rank, meaning, encoder):

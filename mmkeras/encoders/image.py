@@ -15,6 +15,7 @@ from mmkeras.encoders._checks import (
     check_input_shape,
     check_positive,
 )
+from mmkeras.utils import validation
 
 _SHAPE = "(height, width, channels)"
 
@@ -157,11 +158,7 @@ def image_backbone(architecture="MobileNetV2", input_shape=(96, 96, 3), weights=
     >>> enc.output.shape
     (None, 1280)
     """
-    if architecture not in BACKBONES:
-        raise ValueError(
-            f"Unknown backbone. Received: architecture={architecture!r}; "
-            f"expected one of {sorted(BACKBONES)}"
-        )
+    validation.check_choice("architecture", architecture, sorted(BACKBONES))
     shape = check_input_shape(input_shape, 3, _SHAPE, "image_backbone")
     trainable, embedding_dim, name = check_arguments(
         "image_backbone", trainable=trainable, embedding_dim=embedding_dim, name=name)

@@ -64,7 +64,6 @@ def _from_file(path, modality):
     if not os.path.exists(path):
         raise FileNotFoundError(f"No such encoder file. Received: source={path!r}")
     model = keras.saving.load_model(path, safe_mode=True, compile=False)
-    model = getattr(model, "model", model)  # a saved Predictor holds its model
     encoders = {layer.name[:-len("_encoder")]: layer for layer in model.layers
                 if layer.name.endswith("_encoder") and isinstance(layer, keras.Model)}
     if not encoders:

@@ -9,7 +9,6 @@ import keras
 from keras import layers
 
 from mmkeras.encoders._checks import check_arguments, check_positive
-from mmkeras.validation import check_divisible
 from mmkeras.layers import (
     ApplyMask,
     LastStep,
@@ -18,6 +17,7 @@ from mmkeras.layers import (
     PositionEmbedding,
     TransformerEncoderBlock,
 )
+from mmkeras.utils.validation import check_divisible
 
 
 def _token_input(sequence_length, vocab_size, encoder):

@@ -2,6 +2,8 @@
 
 import keras
 
+from mmkeras.utils import validation
+
 VIEWS = ("stem", "sequence")
 
 
@@ -18,8 +20,7 @@ def encoder_view(encoder, view, name=None):
     Returns:
         A `keras.Model` with the encoder's input and the view as output.
     """
-    if view not in VIEWS:
-        raise ValueError(f"Unknown view. Received: view={view!r}; expected one of {VIEWS}")
+    validation.check_choice("view", view, VIEWS)
     try:
         layer = encoder.get_layer(view)
     except ValueError:

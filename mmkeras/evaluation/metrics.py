@@ -3,7 +3,7 @@
 import numpy as np
 
 from mmkeras.evaluation.prediction import predict
-from mmkeras.input_check import check_inputs, unpack
+from mmkeras.utils.input_check import check_inputs, unpack
 
 
 def labelled_inputs(model, x, y):

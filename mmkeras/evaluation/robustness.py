@@ -4,7 +4,7 @@ import numpy as np
 
 from mmkeras.evaluation.metrics import labelled_inputs
 from mmkeras.evaluation.metrics import unchecked_accuracy as accuracy
-from mmkeras.layer_names import MODALITY_DROPOUT
+from mmkeras.utils.layer_names import MODALITY_DROPOUT
 
 # Perturbations by modality kind, with their default levels (0 = clean).
 # Image values are in [0, 1]; audio features are standardised, so the noise

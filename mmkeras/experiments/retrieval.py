@@ -6,13 +6,11 @@ Used by `scripts/retrieval_study.py`, the `retrieve` command and notebook 10.
 import json
 import time
 
-import keras
 import numpy as np
 
 from mmkeras import encoders
 from mmkeras.datasets.pairs import unique_groups
 from mmkeras.evaluation.retrieval_metrics import retrieval_metrics
-from mmkeras.predictor import read_preprocessor, write_preprocessor
 from mmkeras.tasks import Retriever, build_dual_encoder, build_matcher, embedding_model
 from mmkeras.training.matching import fit_dual_encoder, fit_matcher
 from mmkeras.training.seeding import seed_everything
@@ -34,7 +32,7 @@ def pair_encoders(data):
             built[modality] = encoders.image_cnn(input_shape=shape, filters=(32, 64),
                                                  embedding_dim=128)
         elif len(shape) == 1:
-            characters = data.preprocessor.inputs[modality].get("tokenizer") == "characters"
+            characters = data.preprocessor.converters[modality].method == "characters"
             built[modality] = encoders.text_conv1d(
                 sequence_length=shape[0], vocab_size=len(data.vocabulary), embedding_dim=64,
                 filters=128, kernel_size=5 if characters else 3)
@@ -130,16 +128,27 @@ def evaluate_retrieval(dual_encoder, split, matcher=None, candidates=20, blend=F
     return results
 
 
-def save_with_preprocessor(model, path, preprocessor):
-    """Saves a model with its preprocessor's JSON inside the `.keras` file (as `Predictor`)."""
-    model.save(path)
-    write_preprocessor(path, preprocessor)
+def picture_gallery(data, splits):
+    """`(images, ids)` of a pair dataset's pictures in `splits`, ids naming the item."""
+    images = np.concatenate([data.splits[s].x["image"] for s in splits])
+    ids = [f"{data.class_names[g].lower()} ({str(i).split('/')[-1]})"
+           for s in splits for g, i in zip(data.splits[s].y, data.splits[s].ids)]
+    return images, ids
 
 
-def load_with_preprocessor(path):
-    """`(model, Preprocessor or None)` from a `.keras` file, in safe mode."""
-    preprocessor = read_preprocessor(path)
-    return keras.models.load_model(path, safe_mode=True), preprocessor
+def search_pictures(dual_encoder, query, images, ids, k=5, matcher=None):
+    """The `k` pictures that best match one text: a `SearchResults` of one row.
+
+    `dual_encoder` is a `Task` with the text preprocessor (as the study and
+    `python -m mmkeras retrieve --train` save it); `matcher` re-ranks its top 20.
+    """
+    if getattr(dual_encoder, "preprocessor", None) is None or \
+            "text" not in dual_encoder.preprocessor.modalities:
+        raise ValueError("The dual encoder has no text preprocessor; save it as "
+                         "mmkeras.models.Task(dual_encoder, data.preprocessor)")
+    text, _ = dual_encoder.preprocessor.select(["text"])({"text": [query]})
+    retriever = Retriever(dual_encoder, {"image": images}, ids=ids)
+    return retriever.search(text, k=k, rerank=matcher)
 
 
 def summarize_runs(rows):
@@ -153,68 +162,6 @@ def summarize_runs(rows):
     summary = grouped.mean().add_suffix("_mean").join(grouped.std(ddof=0).add_suffix("_std"))
     summary["seeds"] = grouped.size()
     return summary.reset_index()
-
-
-def plot_recall_bars(summary, direction, path=None, ks=KS):
-    """Grouped bars of recall@k per method (mean ± std over seeds), random baseline dashed."""
-    import matplotlib.pyplot as plt  # the caller's backend: inline in a notebook
-
-    part = summary[summary["direction"] == direction]
-    fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(part) + 3), 3.8))
-    width = 0.8 / len(ks)
-    x = np.arange(len(part))
-    for i, k in enumerate(ks):
-        ax.bar(x + (i - (len(ks) - 1) / 2) * width, part[f"recall@{k}_mean"], width,
-               yerr=part[f"recall@{k}_std"], capsize=3, label=f"recall@{k}")
-        ax.hlines(part[f"random_recall@{k}_mean"].iloc[0], -0.5, len(part) - 0.5,
-                  colors=f"C{i}", linestyles="dashed", linewidth=1)
-    ax.set_xticks(x, part["method"], rotation=20, ha="right")
-    ax.set_ylabel("recall (dashed: random)")
-    ax.set_title(f"emoji, unseen test emoji: {direction.replace('_', ' ')}")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    if path:
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
-    return fig
-
-
-def plot_top_matches(queries, images, rows, titles=None, path=None, correct=None):
-    """A grid: one row per text query, its top-k pictures (green frame: the right emoji).
-
-    Args:
-        queries: Query strings (row labels).
-        images: `(gallery, h, w, 3)` pictures in [0, 1].
-        rows: `(queries, k)` gallery rows, best first.
-        titles: Optional `(queries, k)` strings under the pictures (scores).
-        path: Save here (PNG) when given.
-        correct: Optional `(queries, k)` booleans.
-    """
-    import matplotlib.pyplot as plt  # the caller's backend: inline in a notebook
-
-    n, k = np.shape(rows)
-    fig, axes = plt.subplots(n, k + 1, figsize=(1.3 * (k + 1) + 1.6, 1.35 * n), squeeze=False)
-    for i in range(n):
-        axes[i, 0].text(1.0, 0.5, queries[i], ha="right", va="center", fontsize=8, wrap=True,
-                        transform=axes[i, 0].transAxes)
-        axes[i, 0].axis("off")
-        for j in range(k):
-            ax = axes[i, j + 1]
-            ax.imshow(images[rows[i][j]])
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if correct is not None:
-                color = "green" if correct[i][j] else "lightgrey"
-                for spine in ax.spines.values():
-                    spine.set_edgecolor(color)
-                    spine.set_linewidth(3 if correct[i][j] else 1)
-            if titles is not None:
-                ax.set_title(titles[i][j], fontsize=7)
-    fig.tight_layout()
-    if path:
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-    return fig
 
 
 def write_json(path, value):

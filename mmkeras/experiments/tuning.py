@@ -12,7 +12,7 @@ import inspect
 import tempfile
 
 from mmkeras import fusion as fusion_lib
-from mmkeras import validation
+from mmkeras.utils import validation
 
 LEARNING_RATES = (1e-4, 3e-3)
 DROPOUTS = (0.0, 0.2, 0.4)
@@ -43,13 +43,13 @@ def fusion_layer(fusion, hyperparameters):
 
 def tune_hyperparameters(build, train, validation_data, budget, *, fusion="concat",
                          unimodal=False, epochs=5, batch_size=64, patience=2, seed=0,
-                         directory=None, verbose=0):
+                         directory=None, verbose=0, bucketing=True):
     """Random search of `budget` trials; returns the best values found.
 
     Args:
         build: `build(hyperparameters dict) -> compiled keras.Model`, the
             hyper-parameters being those of `search_space`.
-        train, validation_data: `(x dict, y)` NumPy arrays.
+        train, validation_data: `(x dict, y)` NumPy arrays, or `Split`s.
         budget: Number of trials (models trained), at least 1.
         fusion: The fusion's registered name (decides the search space).
         unimodal: Tune only the learning rate and dropout.
@@ -59,6 +59,9 @@ def tune_hyperparameters(build, train, validation_data, budget, *, fusion="conca
         directory: Where KerasTuner keeps its trials; default a temporary
             folder removed afterwards.
         verbose: Keras verbosity.
+        bucketing: Train and validate on length-bucketed batches (as the
+            study's runs do, `mmkeras.datasets.to_tf_dataset`), for every
+            variable-length input the model takes at any length.
 
     Returns:
         `{name: value}` of the trial with the best validation accuracy.
@@ -85,9 +88,33 @@ def tune_hyperparameters(build, train, validation_data, budget, *, fusion="conca
             hypermodel, objective="val_accuracy", max_trials=budget, seed=seed,
             directory=directory or scratch, project_name=f"tune_{fusion}", overwrite=True)
         stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience)
-        tuner.search(train[0], train[1], validation_data=validation_data, epochs=epochs,
-                     batch_size=batch_size, callbacks=[stop], verbose=verbose)
+        data = trial_data(build({"learning_rate": 1e-3, "dropout": 0.0}), train,
+                          validation_data, batch_size, seed, bucketing)
+        tuner.search(**data, epochs=epochs, callbacks=[stop], verbose=verbose)
         best = tuner.get_best_hyperparameters(1)[0].values
     return {k: (float(v) if k in ("learning_rate", "dropout") else int(v))
             for k, v in best.items()}
 
+
+
+def trial_data(model, train, validation_data, batch_size, seed, bucketing):
+    """`search` arguments: the trials' training and validation data, length-bucketed
+    (as `fit_model` does it) for the inputs `model` takes at any length."""
+    from mmkeras.evaluation.prediction import bucketed_modalities
+
+    (x, y), (vx, vy) = _arrays(train), _arrays(validation_data)
+    variable = bucketed_modalities(model, x) if bucketing else []
+    if not variable:
+        return {"x": x, "y": y, "validation_data": (vx, vy), "batch_size": batch_size}
+    from mmkeras.datasets import to_tf_dataset
+
+    return {"x": to_tf_dataset((x, y), batch_size, shuffle=True, seed=seed, bucketing=variable),
+            "validation_data": to_tf_dataset((vx, vy), batch_size, bucketing=variable),
+            "shuffle": False}
+
+
+def _arrays(data):
+    """`(x, y)` of a `Split` or a tuple."""
+    from mmkeras.utils.input_check import unpack
+
+    return unpack(*data[:2]) if isinstance(data, tuple) else unpack(data)

@@ -30,7 +30,7 @@ def resolve_workers(workers):
         from mmkeras.training import has_gpu
 
         return 2 if (os.cpu_count() or 1) >= 2 and not has_gpu() else 1
-    from mmkeras.validation import check_positive_int
+    from mmkeras.utils.validation import check_positive_int
 
     return check_positive_int("workers", workers)
 
@@ -88,7 +88,7 @@ def _caller_script_not_rerun():
 
 
 def _start_worker(function, shared, threads, setup):
-    from mmkeras import tf_logging
+    from mmkeras.utils import tf_logging
 
     tf_logging.quiet_python_loggers()
     if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":

@@ -2,7 +2,7 @@
 
 import keras
 
-from mmkeras.validation import check_divisible, check_positive_int, check_rate
+from mmkeras.utils.validation import check_divisible, check_positive_int, check_rate
 
 FUSION_LEVELS = ("early", "sequence", "feature", "decision")
 

@@ -6,7 +6,7 @@ from keras import ops
 from mmkeras.fusion.base_fusion import AttentionFusion
 from mmkeras.layers.masked_global_pooling import MaskedGlobalPooling1D
 from mmkeras.layers.transformer_encoder_block import TransformerEncoderBlock
-from mmkeras.validation import check_positive_int
+from mmkeras.utils.validation import check_positive_int
 
 
 def _sinusoids(length, width, dtype):

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 
 from mmkeras.fusion.base_fusion import Fusion
-from mmkeras.layer_names import padding_mask_name
+from mmkeras.utils.layer_names import padding_mask_name
 
 
 def fusion_layer(model):
@@ -34,7 +34,7 @@ def fusion_inputs(model, x):
 def fusion_masks(model, x):
     """The padding masks `build_model` gave the fusion, one per modality (or `None`).
 
-    Found by their layer names (`mmkeras.layer_names.padding_mask_name`);
+    Found by their layer names (`mmkeras.utils.layer_names.padding_mask_name`);
     returns `None` when the model has none.
     """
     names = {layer.name for layer in model.layers}

@@ -2,7 +2,7 @@ import keras
 from keras import ops
 
 from mmkeras.fusion.base_fusion import Fusion, to_numpy
-from mmkeras.validation import check_bool, check_choice
+from mmkeras.utils.validation import check_bool, check_choice
 
 COMBINERS = ("mean", "weighted", "stacker")
 

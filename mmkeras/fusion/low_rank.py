@@ -2,7 +2,7 @@ import keras
 from keras import ops
 
 from mmkeras.fusion.base_fusion import Fusion
-from mmkeras.validation import check_positive_int
+from mmkeras.utils.validation import check_positive_int
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")

@@ -1,7 +1,7 @@
 import keras
 from keras import ops
 
-from mmkeras.validation import check_choice, check_rate
+from mmkeras.utils.validation import check_choice, check_rate
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")

@@ -5,7 +5,7 @@ import numpy as np
 from keras import ops
 
 from mmkeras.fusion.base_fusion import Fusion, to_numpy
-from mmkeras.validation import check_bool, check_float
+from mmkeras.utils.validation import check_bool, check_float
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")

@@ -1,6 +1,8 @@
 import keras
 from keras import ops
 
+from mmkeras.utils import validation
+
 _MODES = ("avg", "max")
 
 
@@ -27,11 +29,7 @@ class MaskedGlobalPooling1D(keras.layers.Layer):
 
     def __init__(self, mode="avg", **kwargs):
         super().__init__(**kwargs)
-        if mode not in _MODES:
-            raise ValueError(
-                f"`mode` must be one of {_MODES}. Received: mode={mode!r}"
-            )
-        self.mode = mode
+        self.mode = validation.check_choice("mode", mode, _MODES)
         self.supports_masking = True
 
     def call(self, inputs, mask=None):

@@ -11,6 +11,8 @@ log. Pick one and use it for training and inference alike.
 
 import numpy as np
 
+from mmkeras.utils import validation
+
 SAMPLE_RATE = 8000
 FRAME_LENGTH = 200  # 25 ms at 8 kHz
 FRAME_STEP = 80  # 10 ms
@@ -108,9 +110,7 @@ def audio_features(wave, sr=SAMPLE_RATE, features="mfcc", normalize=True):
     Returns:
         `(frames, 13)` or `(frames, 40)` float32.
     """
-    if features not in FEATURES:
-        raise ValueError(f"Unknown audio features. Received: features={features!r}; "
-                         f"expected one of {FEATURES}")
+    validation.check_choice("features", features, FEATURES)
     wave = np.asarray(wave, dtype="float32")
     if wave.ndim != 1 or wave.size == 0:
         raise ValueError(f"A waveform must be a non-empty 1-D array. Received: shape={wave.shape}")

@@ -4,6 +4,7 @@ import os
 
 import numpy as np
 
+from mmkeras.utils import validation
 
 COLORS = ("rgb", "grayscale")
 
@@ -101,8 +102,7 @@ def image_info(path):
 
 
 def _check_color(color):
-    if color not in COLORS:
-        raise ValueError(f"`color` must be one of {COLORS}. Received: color={color!r}")
+    validation.check_choice("color", color, COLORS)
 
 
 def write_image(path, image):

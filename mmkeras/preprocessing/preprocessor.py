@@ -1,40 +1,33 @@
-"""`Preprocessor`: raw inputs (files, arrays, strings, waveforms) to model inputs.
+"""`Preprocessor`: raw inputs (files, arrays, strings, waveforms, tables) to model inputs.
 
 Whatever turned a dataset's raw items into arrays must travel with a model
-trained on it, or the model cannot be used on new items (keras-hub pairs
-each task with its preprocessor for the same reason). A `Preprocessor`
-holds those settings per modality, and the class names, as plain JSON.
+trained on it, or the model cannot be used on new items; keras-hub pairs
+each task with its preprocessor for the same reason. A `Preprocessor` holds
+one converter per modality (`ImageConverter`, `TextTokenizer`,
+`AudioConverter`), the class names, and the names of the table columns the
+dataset was read from, so that a model trained on `photos.csv` reads
+`new.csv` by the same columns. It is serialised by Keras inside the task's
+`.keras` file (`mmkeras.models.MultimodalClassifier`).
 """
 
 import json
-import math
 import os
-from concurrent.futures import ThreadPoolExecutor
+import warnings
 
+import keras
 import numpy as np
 
-from mmkeras.preprocessing import audio as audio_lib
-from mmkeras.preprocessing.text import Vocabulary, tokenize
+from mmkeras.preprocessing.audio_converter import AudioConverter
+from mmkeras.preprocessing.converter import Converter
+from mmkeras.preprocessing.image_converter import ImageConverter
+from mmkeras.preprocessing.text_tokenizer import TextTokenizer
 
-KINDS = ("image", "text", "audio", "frames")
+LABEL = "label"
 
 
+@keras.saving.register_keras_serializable(package="mmkeras")
 class Preprocessor:
-    """Turns raw inputs into the arrays a model takes, one spec per modality.
-
-    Specs (plain dicts, so the whole preprocessor is JSON):
-
-    - `{"kind": "image", "size": [h, w], "color": "rgb" | "grayscale"}`:
-      a file path or an array (uint8 0–255 or float 0–1) → float32 in
-      [0, 1], resized to `size`.
-    - `{"kind": "text", "vocabulary": [...], "sequence_length": n,
-      "tokenizer": "regexp"}`: a string → token ids (0 padding, 1 unknown).
-    - `{"kind": "audio", "features": "mfcc" | "logmel", "sample_rate": sr,
-      "max_frames": n or None}`: an audio file path, a waveform array, or an
-      already computed `(frames, features)` array / `.npy` file → frames
-      standardised per utterance (`mmkeras.preprocessing.audio.audio_features`).
-    - `{"kind": "frames", "features": f, "max_frames": n or None}`:
-      precomputed `(frames, f)` feature arrays or `.npy` files only.
+    """Turns raw inputs into the arrays a model takes, one converter per modality.
 
     A missing value — `None`, NaN, an empty string or path, or a text with no
     word — gives all zeros for that sample (only padding for text and audio),
@@ -42,54 +35,70 @@ class Preprocessor:
     modality, and is flagged in the returned `missing` dict.
 
     Args:
-        inputs: `{modality: spec}`.
+        converters: `{modality: Converter}`.
         class_names: The model's class names, label `i` = `class_names[i]`.
-        base_dir: Folder relative paths start from (default: working directory).
+        columns: `{modality or "label": column name}` of the table the data
+            was read from (default: the modality's own name, and `"label"`);
+            `read_table` reads new tables by these names unless told others.
         dataset: Name of the dataset the settings come from (informative).
 
     Example:
 
-    >>> prep = Preprocessor({"text": {"kind": "text", "vocabulary": ["<pad>", "<oov>", "red",
-    ...                      "heart"], "sequence_length": 4}}, class_names=["a", "b"])
+    >>> prep = Preprocessor({"text": TextTokenizer(["<pad>", "<oov>", "red", "heart"], 4)},
+    ...                     class_names=["a", "b"], columns={"text": "caption"})
     >>> x, missing = prep({"text": ["Red heart", ""]})
     >>> x["text"]
     array([[2, 3, 0, 0],
            [0, 0, 0, 0]], dtype=int32)
     >>> missing["text"]
     array([False,  True])
+    >>> inputs, labels, _ = prep.read_table({"caption": ["red"], "label": ["b"]})
+    >>> inputs, prep.encode_labels(labels)
+    ({'text': ['red']}, array([1], dtype=int32))
     """
 
-    def __init__(self, inputs, class_names=None, base_dir=None, dataset=None):
-        if not isinstance(inputs, dict) or not inputs:
-            raise ValueError(f"`inputs` must be a non-empty dict {{modality: spec}}. "
-                             f"Received: {inputs!r}")
-        for modality, spec in inputs.items():
-            kind = spec.get("kind") if isinstance(spec, dict) else None
-            if kind not in KINDS:
-                raise ValueError(f"Unknown input kind for {modality!r}. Received: {kind!r}; "
-                                 f"expected one of {KINDS}")
-        self.inputs = {m: dict(spec) for m, spec in inputs.items()}
+    def __init__(self, converters, class_names=None, columns=None, dataset=None):
+        if not isinstance(converters, dict) or not converters:
+            raise ValueError(f"`converters` must be a non-empty dict {{modality: converter}}. "
+                             f"Received: {converters!r}")
+        self.converters = {m: _converter(m, c) for m, c in converters.items()}
         self.class_names = None if class_names is None else [str(c) for c in class_names]
-        self.base_dir = base_dir
+        columns = dict(columns or {})
+        unknown = sorted(set(columns) - set(self.converters) - {LABEL})
+        if unknown:
+            raise ValueError(f"`columns` names modalities this preprocessor does not read. "
+                             f"Received: {unknown}; modalities: {self.modalities}")
+        self.columns = {m: str(columns.get(m, m)) for m in self.converters}
+        self.columns[LABEL] = str(columns.get(LABEL, LABEL))
         self.dataset = dataset
-        self._vocabularies = {m: Vocabulary(s["vocabulary"]) for m, s in self.inputs.items()
-                              if s["kind"] == "text"}
 
     @property
     def modalities(self):
-        return list(self.inputs)
+        return list(self.converters)
 
-    def __call__(self, inputs, on_error="raise"):
+    def input_shape(self, modality):
+        """The model input shape of `modality` (no batch axis; `None` = variable)."""
+        return self.converters[modality].input_shape
+
+    @property
+    def vocabulary(self):
+        """The text converter's tokens in id order, or `None` without text."""
+        text = [c for c in self.converters.values() if isinstance(c, TextTokenizer)]
+        return list(text[0].vocabulary.tokens) if text else None
+
+    def __call__(self, inputs, base_dir=None, on_error="raise"):
         """`(x, missing)`: model inputs and missing flags for a batch of raw values.
 
         Args:
             inputs: `{modality: sequence of raw values}`, one per sample.
+            base_dir: Folder relative paths start from (default: the
+                working folder).
             on_error: `"raise"`: a file that cannot be read or decoded raises
                 an error naming it. `"collect"`: also return `{sample index:
                 reason}` of such samples (their inputs are zeros).
         """
-        unknown = sorted(set(inputs) - set(self.inputs))
-        absent = sorted(set(self.inputs) - set(inputs))
+        unknown = sorted(set(inputs) - set(self.converters))
+        absent = sorted(set(self.converters) - set(inputs))
         if unknown or absent:
             raise ValueError(f"Inputs must be keyed by {self.modalities}. Received keys: "
                              f"{sorted(inputs)} (missing: {absent}, unexpected: {unknown}); "
@@ -98,93 +107,72 @@ class Preprocessor:
         if len(set(sizes.values())) != 1:
             raise ValueError(f"Every modality needs one value per sample. Received: {sizes}")
         x, missing, failures = {}, {}, {}
-        for modality in self.inputs:
-            arrays, failed = self._read(modality, list(inputs[modality]), on_error)
+        for modality, converter in self.converters.items():
+            x[modality], missing[modality], failed = converter(
+                inputs[modality], base_dir=base_dir, on_error=on_error)
             failures.update({i: f"{modality}: {msg}" for i, msg in failed.items()})
-            missing[modality] = np.array([a is None for a in arrays], dtype=bool)
-            x[modality] = self._stack(modality, arrays)
         return (x, missing, failures) if on_error == "collect" else (x, missing)
 
-    def _read(self, modality, values, on_error):
-        """One array per value (None where missing), files read in parallel, in order."""
-        spec = self.inputs[modality]
+    def read_table(self, table, columns=None, base_dir=None):
+        """`(inputs, labels, base_dir)` from a table of raw values.
 
-        def read(value):
-            if _is_missing(value):
-                return None, None
-            try:
-                return self._read_one(modality, spec, value), None
-            except (OSError, ValueError) as err:
-                if on_error == "raise":
-                    raise
-                return None, str(err)
+        Args:
+            table: A CSV path, a pandas DataFrame or a dict of columns.
+            columns: Overrides of `self.columns` for this table, e.g.
+                `{"image": "path"}`.
+            base_dir: Folder relative paths start from (default: the CSV's
+                folder).
 
-        workers = min(32, (os.cpu_count() or 1) + 4)
-        with ThreadPoolExecutor(workers) as pool:
-            results = list(pool.map(read, values))
-        failed = {i: err for i, (_, err) in enumerate(results) if err is not None}
-        return [a for a, _ in results], failed
+        Returns:
+            `{modality: list of values}`, the label column's values (or
+            `None` when the table has none), and the base folder.
+        """
+        names = {**self.columns, **dict(columns or {})}
+        table, base_dir = _read(table, base_dir)
+        absent = {m: names[m] for m in self.converters if names[m] not in table.columns}
+        if absent:
+            raise ValueError(
+                f"The table has no column for {sorted(absent)}: this model reads "
+                + ", ".join(f"{m} from column {c!r}" for m, c in absent.items())
+                + f". Received columns: {list(table.columns)}; pass columns={{modality: "
+                "column}} to read others")
+        inputs = {m: table[names[m]].tolist() for m in self.converters}
+        labels = table[names[LABEL]].tolist() if names[LABEL] in table.columns else None
+        return inputs, labels, base_dir
 
-    def _read_one(self, modality, spec, value):
-        kind = spec["kind"]
-        if kind == "image":
-            return _image(self._path(value), spec)
-        if kind == "text":
-            if not isinstance(value, str):
-                raise ValueError(f"{modality!r} values must be strings. Received: {value!r}")
-            tokens = tokenize(value, method=spec.get("tokenizer", "regexp"))
-            if not tokens:
-                return None
-            return self._vocabularies[modality].encode([tokens], spec["sequence_length"])[0]
-        return _frames(self._path(value), spec)
-
-    def _path(self, value):
-        if isinstance(value, (str, os.PathLike)):
-            value = os.fspath(value)
-            if self.base_dir and not os.path.isabs(value):
-                return os.path.join(self.base_dir, value)
-        return value
-
-    def _stack(self, modality, arrays):
-        spec = self.inputs[modality]
-        kind = spec["kind"]
-        if kind == "text":
-            empty = np.zeros(spec["sequence_length"], dtype="int32")
-            return np.stack([empty if a is None else a for a in arrays]).astype("int32")
-        if kind == "image":
-            empty = np.zeros(self.input_shape(modality), dtype="float32")
-            return np.stack([empty if a is None else a for a in arrays]).astype("float32")
-        width = self.input_shape(modality)[-1]
-        length = max([len(a) for a in arrays if a is not None] + [1])
-        if all(a is None for a in arrays):  # pad_sequences infers the width from a sample
-            return np.zeros((len(arrays), length, width), dtype="float32")
-        frames = [np.zeros((0, width), "float32") if a is None else a for a in arrays]
-        return audio_lib.pad_sequences(frames, max_len=length)[0]
-
-    def input_shape(self, modality):
-        """The model input shape of `modality` (no batch axis; `None` = variable)."""
-        spec = self.inputs[modality]
-        kind = spec["kind"]
-        if kind == "image":
-            return tuple(spec["size"]) + (1 if spec.get("color") == "grayscale" else 3,)
-        if kind == "text":
-            return (spec["sequence_length"],)
-        if kind == "frames":
-            return (None, spec["features"])
-        return (None, audio_lib.N_MFCC if spec.get("features", "mfcc") == "mfcc"
-                else audio_lib.N_MELS)
+    def encode_labels(self, labels):
+        """Class ids (int32) from class names (or from ids, checked against the classes)."""
+        values = np.asarray(labels)
+        if values.dtype.kind in "biuf" or self.class_names is None:
+            return values
+        index = {name: i for i, name in enumerate(self.class_names)}
+        unknown = sorted({str(v) for v in values.reshape(-1)} - set(index))
+        if unknown:
+            raise ValueError(f"Labels that are not classes of this model. Received: "
+                             f"{unknown[:10]}; classes: {self.class_names}")
+        return np.array([index[str(v)] for v in values.reshape(-1)], dtype="int32")
 
     def select(self, modalities):
         """A preprocessor for some of the modalities only."""
-        return Preprocessor({m: self.inputs[m] for m in modalities}, self.class_names,
-                            self.base_dir, self.dataset)
+        return Preprocessor({m: self.converters[m] for m in modalities}, self.class_names,
+                            {k: v for k, v in self.columns.items() if k in modalities
+                             or k == LABEL}, self.dataset)
 
     def get_config(self):
-        return {"inputs": self.inputs, "class_names": self.class_names, "dataset": self.dataset}
+        return {"converters": {m: keras.saving.serialize_keras_object(c)
+                               for m, c in self.converters.items()},
+                "class_names": self.class_names, "columns": dict(self.columns),
+                "dataset": self.dataset}
 
     @classmethod
     def from_config(cls, config):
-        return cls(config["inputs"], config.get("class_names"), dataset=config.get("dataset"))
+        config = dict(config)
+        if "inputs" in config:  # written by mmkeras 0.1: spec dicts with a "kind"
+            config["converters"] = config.pop("inputs")
+        config["converters"] = {m: c if isinstance(c, Converter) or "kind" in c
+                                else keras.saving.deserialize_keras_object(c)
+                                for m, c in config["converters"].items()}
+        return cls(**config)
 
     def to_json(self):
         return json.dumps(self.get_config())
@@ -198,53 +186,75 @@ class Preprocessor:
         return cls.from_config(config)
 
     def __repr__(self):
-        kinds = ", ".join(f"{m}: {s['kind']}" for m, s in self.inputs.items())
+        parts = ", ".join(f"{m}: {c!r}" for m, c in self.converters.items())
         classes = len(self.class_names) if self.class_names else 0
-        return f"Preprocessor({kinds}; {classes} classes)"
+        return f"Preprocessor({parts}; {classes} classes)"
 
 
-def _is_missing(value):
-    if value is None:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    return isinstance(value, (str, os.PathLike)) and not os.fspath(value).strip()
+def as_columns(inputs, modalities):
+    """`{modality: list}` with one value per sample from a dict of raw values;
+    a modality left out is missing (`None`) for every sample."""
+    if not isinstance(inputs, dict):
+        raise TypeError(f"Raw inputs must be a dict {{modality: values}}, a DataFrame or a CSV "
+                        f"path. Received: {type(inputs).__name__}")
+    columns = {}
+    for modality, values in inputs.items():
+        if isinstance(values, (str, bytes, os.PathLike)) or (
+                isinstance(values, np.ndarray) and values.ndim == 0):
+            values = [values]
+        columns[modality] = list(values)
+    sizes = {len(v) for v in columns.values()}
+    if len(sizes) > 1:
+        raise ValueError("Every modality needs one value per sample. Received: "
+                         + ", ".join(f"{m}={len(v)}" for m, v in columns.items()))
+    samples = sizes.pop() if sizes else 0
+    for modality in modalities:
+        columns.setdefault(modality, [None] * samples)
+    return columns
 
 
-def _image(value, spec):
-    from mmkeras.preprocessing.image import read_image, resize_image
+def _read(table, base_dir):
+    """`(DataFrame of strings, base_dir)` from a CSV path, a DataFrame or a dict."""
+    import pandas as pd
 
-    color = spec.get("color", "rgb")
-    if isinstance(value, str):
-        return read_image(value, size=spec["size"], color=color)
-    return resize_image(value, size=spec["size"], color=color)
+    if isinstance(table, (str, os.PathLike)):
+        path = os.fspath(table)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"CSV file not found. Received: {path!r}")
+        base_dir = base_dir or os.path.dirname(os.path.abspath(path))
+        return pd.read_csv(path, keep_default_na=False, dtype=str), base_dir
+    if isinstance(table, dict):
+        return pd.DataFrame(table), base_dir
+    if hasattr(table, "columns"):
+        return table, base_dir
+    raise TypeError(f"A table must be a CSV path, a DataFrame or a dict of columns. "
+                    f"Received: {type(table).__name__}")
 
 
-def _frames(value, spec):
-    """Feature frames from an audio file, a `.npy` of frames, a waveform or frames."""
-    width = (spec["features"] if spec["kind"] == "frames" else
-             audio_lib.N_MFCC if spec.get("features", "mfcc") == "mfcc" else audio_lib.N_MELS)
-    if isinstance(value, str) and value.endswith(".npy"):
-        if not os.path.isfile(value):
-            raise FileNotFoundError(f"Feature file not found. Received: path={value!r}")
-        value = np.load(value)
-    if isinstance(value, str):
-        if spec["kind"] == "frames":
-            raise ValueError(
-                f"This model was trained on precomputed audio features, not on audio files; "
-                f"give a (frames, {width}) array or a .npy file of one. Received: {value!r}")
-        wave, _ = audio_lib.load_audio(value, sr=spec.get("sample_rate", audio_lib.SAMPLE_RATE))
-        frames = audio_lib.audio_features(wave, spec.get("sample_rate", audio_lib.SAMPLE_RATE),
-                                          spec.get("features", "mfcc"))
-    else:
-        value = np.asarray(value, dtype="float32")
-        if value.ndim == 1 and spec["kind"] == "audio":
-            frames = audio_lib.audio_features(
-                value, spec.get("sample_rate", audio_lib.SAMPLE_RATE), spec.get("features", "mfcc"))
-        elif value.ndim == 2 and value.shape[-1] == width:
-            frames = value
-        else:
-            raise ValueError(f"Audio must be a waveform (samples,) or frames (frames, {width}). "
-                             f"Received: shape={value.shape}")
-    max_frames = spec.get("max_frames")
-    return frames[:max_frames] if max_frames else frames
+def _converter(modality, converter):
+    if isinstance(converter, Converter):
+        return converter
+    if isinstance(converter, dict) and "kind" in converter:
+        warnings.warn("Preprocessor specs with a 'kind' are deprecated; pass converters "
+                      "(ImageConverter, TextTokenizer, AudioConverter).", DeprecationWarning,
+                      stacklevel=3)
+        return from_spec(converter)
+    raise ValueError(f"The converter for {modality!r} must be an ImageConverter, TextTokenizer "
+                     f"or AudioConverter. Received: {converter!r}")
+
+
+def from_spec(spec):
+    """The converter for a preprocessor spec of mmkeras 0.1 (`{"kind": ..., ...}`)."""
+    kind = spec.get("kind")
+    if kind == "image":
+        return ImageConverter(spec["size"], spec.get("color", "rgb"))
+    if kind == "text":
+        return TextTokenizer(spec["vocabulary"], spec["sequence_length"],
+                             spec.get("tokenizer", "regexp"))
+    if kind == "audio":
+        return AudioConverter(spec.get("features", "mfcc"), None,
+                              spec.get("sample_rate", 8000), spec.get("max_frames"))
+    if kind == "frames":
+        return AudioConverter("precomputed", spec["features"], max_frames=spec.get("max_frames"))
+    raise ValueError(f"Unknown input kind. Received: {kind!r}; expected one of "
+                     "('image', 'text', 'audio', 'frames')")

@@ -14,6 +14,8 @@ from collections import Counter
 
 import numpy as np
 
+from mmkeras.utils import validation
+
 PAD, OOV = 0, 1
 PAD_TOKEN, OOV_TOKEN = "<pad>", "<oov>"
 TOKENIZERS = ("regexp", "characters", "treebank", "jieba")
@@ -144,8 +146,7 @@ class Vocabulary:
         """Ids padded with 0 (after the text) or truncated to `length`."""
         import keras
 
-        if truncate not in ("pre", "post"):
-            raise ValueError(f"`truncate` must be 'pre' or 'post'. Received: {truncate!r}")
+        validation.check_choice("truncate", truncate, ("pre", "post"))
         ids = [[self.index.get(t, OOV) for t in tokens] for tokens in token_lists]
         if not ids:
             return np.zeros((0, length), dtype="int32")

@@ -3,10 +3,10 @@
 import keras
 from keras import layers
 
-from mmkeras import layer_names, validation
-from mmkeras.builder import _check_encoders, make_optimizer
+from mmkeras.models.builder import _check_encoders, make_optimizer
 from mmkeras.tasks.contrastive_loss import ContrastiveLoss
 from mmkeras.tasks.similarity_logits import SimilarityLogits
+from mmkeras.utils import layer_names, validation
 
 SIMILARITY = "similarity"
 

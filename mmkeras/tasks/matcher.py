@@ -4,8 +4,8 @@ import keras
 import numpy as np
 
 from mmkeras import fusion as fusion_lib
-from mmkeras.builder import build_backbone, make_optimizer
-from mmkeras.head import check_head_arguments, classification_head
+from mmkeras.models.builder import build_backbone, make_optimizer
+from mmkeras.models.head import check_head_arguments, classification_head
 
 MATCH_HEAD = "match_head"
 

@@ -15,15 +15,15 @@ import keras
 from keras import ops
 
 from mmkeras import fusion as fusion_lib
-from mmkeras import validation
-from mmkeras.builder import (
+from mmkeras.models.builder import (
     _check_encoders,
     _fusion_inputs,
     build_backbone,
     drop_modalities,
     make_optimizer,
 )
-from mmkeras.head import check_head_arguments, classification_head
+from mmkeras.models.head import check_head_arguments, classification_head
+from mmkeras.utils import validation
 
 AUXILIARY_MODES = ("joint", "probe")
 
@@ -218,10 +218,9 @@ def _check_auxiliary(auxiliary_heads):
         return None
     if auxiliary_heads is True:
         return "joint"
-    if auxiliary_heads not in AUXILIARY_MODES:
-        raise ValueError("`auxiliary_heads` must be False, True, 'joint' or 'probe'. "
-                         f"Received: auxiliary_heads={auxiliary_heads!r}")
-    return auxiliary_heads
+    if isinstance(auxiliary_heads, (int, float)) and not isinstance(auxiliary_heads, bool):
+        auxiliary_heads = repr(auxiliary_heads)  # 1 == True: only the bools themselves
+    return validation.check_choice("auxiliary_heads", auxiliary_heads, AUXILIARY_MODES)
 
 
 def _check_loss_weights(loss_weights, tasks):

@@ -4,10 +4,10 @@ import dataclasses
 
 import numpy as np
 
-from mmkeras.validation import check_positive_int
 from mmkeras.tasks.dual_encoder import dual_encoder_modalities, embedding_model
 from mmkeras.tasks.matcher import match_probabilities
 from mmkeras.tasks.search_index import _check_k, make_index
+from mmkeras.utils.validation import check_positive_int
 
 
 @dataclasses.dataclass

@@ -5,7 +5,7 @@ import math
 import keras
 from keras import ops
 
-from mmkeras.validation import check_positive_float
+from mmkeras.utils.validation import check_positive_float
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")

@@ -16,7 +16,7 @@ TensorFlow backend only.
 import keras
 from keras import ops
 
-from mmkeras import layer_names, validation
+from mmkeras.utils import layer_names, validation
 
 
 def ogm_coefficients(scores, alpha):

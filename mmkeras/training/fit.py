@@ -5,9 +5,9 @@ import time
 import numpy as np
 
 from mmkeras.evaluation.prediction import bucketed_modalities
-from mmkeras.input_check import check_inputs
-from mmkeras.timing import median_seconds
 from mmkeras.training.callbacks import RunProgress, standard_callbacks
+from mmkeras.utils.input_check import check_inputs
+from mmkeras.utils.timing import median_seconds
 
 
 def fit_model(model, train, validation=None, epochs=10, batch_size=64, run_dir=None,

@@ -2,7 +2,12 @@
 
 import numpy as np
 
-from mmkeras.validation import check_non_negative_int, check_positive_float, check_positive_int
+from mmkeras.utils import validation
+from mmkeras.utils.validation import (
+    check_non_negative_int,
+    check_positive_float,
+    check_positive_int,
+)
 
 NEGATIVES = ("random", "hard", "mixed")
 
@@ -35,8 +40,7 @@ def sample_negatives(groups, similarity=None, kind="random", temperature=0.05, s
     [1, 0, 1]
     """
     groups = np.asarray(groups)
-    if kind not in NEGATIVES:
-        raise ValueError(f"Unknown negatives. Received: kind={kind!r}; expected one of {NEGATIVES}")
+    validation.check_choice("kind", kind, NEGATIVES)
     temperature = check_positive_float("temperature", temperature)
     wrong = groups[:, None] != groups[None, :]
     empty = np.flatnonzero(~wrong.any(axis=1))

@@ -9,9 +9,9 @@ everything is fine-tuned with a small learning rate.
 
 import keras
 
-from mmkeras import layer_names, validation
-from mmkeras.builder import build_model
+from mmkeras.models.builder import build_model
 from mmkeras.training.fit import fit_model
+from mmkeras.utils import layer_names, validation
 
 
 def set_encoders_trainable(model, trainable, modalities=None):

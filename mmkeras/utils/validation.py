@@ -32,6 +32,19 @@ def is_real(value):
         value, (bool, np.bool_))
 
 
+def int_range(minimum=None, maximum=None):
+    """The integers in `[minimum, maximum]` in words: "a positive integer", "an integer >= 2"."""
+    if minimum == 1 and maximum is None:
+        return "a positive integer"
+    if minimum == 0 and maximum is None:
+        return "a non-negative integer"
+    if maximum is None:
+        return f"an integer >= {minimum}" if minimum is not None else "an integer"
+    if minimum is None:
+        return f"an integer <= {maximum}"
+    return f"an integer in [{minimum}, {maximum}]"
+
+
 def check_int(name, value, minimum=None, maximum=None, owner=None, allow_none=False):
     """An integer in `[minimum, maximum]` (either bound optional); returns an `int`."""
     if value is None and allow_none:
@@ -39,18 +52,7 @@ def check_int(name, value, minimum=None, maximum=None, owner=None, allow_none=Fa
     low = minimum is None or (is_int(value) and value >= minimum)
     high = maximum is None or (is_int(value) and value <= maximum)
     if not is_int(value) or not low or not high:
-        if minimum == 1 and maximum is None:
-            wanted = "a positive integer"
-        elif minimum == 0 and maximum is None:
-            wanted = "a non-negative integer"
-        elif maximum is None:
-            wanted = f"an integer >= {minimum}"
-        elif minimum is None:
-            wanted = f"an integer <= {maximum}"
-        else:
-            wanted = f"an integer in [{minimum}, {maximum}]"
-        if allow_none:
-            wanted += " or None"
+        wanted = int_range(minimum, maximum) + (" or None" if allow_none else "")
         raise ValueError(f"{_where(owner)}`{name}` must be {wanted}. Received: {name}={value!r}")
     return int(value)
 

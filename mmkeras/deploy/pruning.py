@@ -18,7 +18,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from mmkeras.validation import check_int, check_positive_int, check_rate
+from mmkeras.utils.validation import check_int, check_positive_int, check_rate
 
 # Weight names that are pruned: dense/conv/attention kernels, recurrent kernels, embeddings.
 PRUNABLE = ("kernel", "recurrent_kernel", "embeddings")

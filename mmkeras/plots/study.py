@@ -2,19 +2,7 @@
 
 import numpy as np
 
-
-def _pyplot():
-    # Without a display, matplotlib falls back to the Agg backend by itself.
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _finish(fig, path):
-    fig.tight_layout()
-    if path:
-        fig.savefig(path, dpi=120)
-    return fig
+from mmkeras.plots.figure import finish, pyplot
 
 
 def plot_accuracy(summary, path=None, metric="test_accuracy", title=None):
@@ -24,7 +12,7 @@ def plot_accuracy(summary, path=None, metric="test_accuracy", title=None):
         summary: The aggregated DataFrame of `mmkeras.experiments.compare`
             (columns `model`, `kind`, `<metric>_mean`, `<metric>_std`).
     """
-    plt = _pyplot()
+    plt = pyplot()
     data = summary.sort_values(f"{metric}_mean")
     fig, ax = plt.subplots(figsize=(7, 0.35 * len(data) + 1.2))
     colors = ["0.6" if kind == "unimodal" else "C0" for kind in data["kind"]]
@@ -38,12 +26,12 @@ def plot_accuracy(summary, path=None, metric="test_accuracy", title=None):
     ax.set_xlabel(metric.replace("_", " ") + " (mean ± std over seeds)")
     ax.set_xlim(0, 1)
     ax.set_title(title or "Fusion vs unimodal baselines")
-    return _finish(fig, path)
+    return finish(fig, path)
 
 
 def plot_robustness(curves, path=None, models=None):
     """Accuracy against perturbation level, one panel per (modality, perturbation)."""
-    plt = _pyplot()
+    plt = pyplot()
     if models is not None:
         curves = curves[curves["model"].isin(models)]
     panels = curves[["modality", "perturbation"]].drop_duplicates().values.tolist()
@@ -70,12 +58,12 @@ def plot_robustness(curves, path=None, models=None):
     labels = sorted(handles)
     axes[0][-1].legend([handles[l] for l in labels], labels, fontsize=7, loc="upper left",
                        bbox_to_anchor=(1.02, 1.0))
-    return _finish(fig, path)
+    return finish(fig, path)
 
 
 def plot_training_curves(histories, path=None, metric="val_accuracy"):
     """`metric` per epoch for several runs: `histories` maps a label to a Keras history dict."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.6))
     for label, history in histories.items():
         values = history.get(metric) or history.get(metric.replace("val_", ""))
@@ -84,12 +72,12 @@ def plot_training_curves(histories, path=None, metric="val_accuracy"):
     ax.set_xlabel("epoch")
     ax.set_ylabel(metric.replace("_", " "))
     ax.legend(fontsize=7)
-    return _finish(fig, path)
+    return finish(fig, path)
 
 
 def plot_confusion_matrix(matrix, class_names, path=None, title="Confusion matrix"):
     """Rows: true class; columns: predicted; each cell the share of its row."""
-    plt = _pyplot()
+    plt = pyplot()
     matrix = np.asarray(matrix, dtype="float64")
     shares = matrix / np.maximum(matrix.sum(1, keepdims=True), 1)
     size = max(4, 0.45 * len(class_names) + 2)
@@ -105,41 +93,4 @@ def plot_confusion_matrix(matrix, class_names, path=None, title="Confusion matri
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(title)
-    return _finish(fig, path)
-
-
-def plot_cross_attention(readout, images, tokens, vocabulary, titles, path=None, grid=(8, 8)):
-    """Image ↔ text cross-modal attention of a few samples, one row each.
-
-    Per row: the picture; how much attention the image regions give each
-    word (mean over heads and regions); where the words look in the image
-    (mean over heads and words, on the encoder's `grid` of regions).
-
-    Args:
-        readout: `fusion_readout(model, x)` of a `cross_attention` model
-            with `image` and `text` inputs, for the same samples.
-        images: `(n, height, width, channels)` pictures, values in [0, 1].
-        tokens: `(n, steps)` token ids (0 = padding).
-        vocabulary: Token id → word.
-        titles: One title per row (e.g. the class names).
-        grid: `(rows, columns)` of image regions the attention runs over.
-    """
-    plt = _pyplot()
-    order = readout["modalities"]
-    image_to_text = readout["attention_maps"][order.index("image")]  # (n, heads, regions, T)
-    text_to_image = readout["attention_maps"][order.index("text")]  # (n, heads, T, regions)
-    fig, axes = plt.subplots(len(images), 3, figsize=(7.5, 2.2 * len(images)), squeeze=False)
-    for row, image, ids, title, to_text, to_image in zip(
-            axes, images, tokens, titles, image_to_text, text_to_image):
-        words = [vocabulary[t] for t in ids if t != 0]
-        row[0].imshow(np.clip(image, 0, 1))
-        row[0].set_title(title, fontsize=8)
-        row[0].axis("off")
-        row[1].barh(words[::-1], to_text.mean(axis=(0, 1))[: len(words)][::-1])
-        row[1].set_title("image regions → words", fontsize=8)
-        row[1].tick_params(labelsize=7)
-        focus = to_image.mean(axis=0)[: len(words)].mean(axis=0).reshape(grid)
-        row[2].imshow(focus, cmap="magma")
-        row[2].set_title("words → image regions", fontsize=8)
-        row[2].axis("off")
-    return _finish(fig, path)
+    return finish(fig, path)

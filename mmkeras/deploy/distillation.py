@@ -7,7 +7,7 @@ with students that see fewer modalities.
 import keras
 from keras import ops
 
-from mmkeras.validation import check_positive_float, check_rate
+from mmkeras.utils.validation import check_positive_float, check_rate
 
 _EPSILON = 1e-7
 

@@ -3,7 +3,7 @@
 import keras
 from keras import layers
 
-from mmkeras.head import check_num_classes
+from mmkeras.models.head import check_num_classes
 
 
 def conv_lstm_classifier(image_shape=(224, 224, 3), sequence_length=100, vocab_size=10000,

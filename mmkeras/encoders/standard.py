@@ -1,6 +1,8 @@
-"""The encoders a comparison uses for each embedded dataset: the same for every fusion."""
+"""The encoders a comparison uses for a dataset: the same for every fusion."""
 
-from mmkeras import encoders
+from mmkeras.encoders.image import image_cnn
+from mmkeras.encoders.sequence import sequence_lstm
+from mmkeras.encoders.text import text_bigru
 
 
 def standard_encoders(dataset, modalities=None):
@@ -19,13 +21,13 @@ def standard_encoders(dataset, modalities=None):
     for m in modalities:
         shape = tuple(dataset.input_shapes[m])
         if len(shape) == 3:
-            built[m] = encoders.image_cnn(input_shape=shape)
+            built[m] = image_cnn(input_shape=shape)
         elif len(shape) == 1 and dataset.vocabulary is not None and m == "text":
             # A None length takes the stored ids and length-bucketed batches alike.
-            built[m] = encoders.text_bigru(sequence_length=None,
+            built[m] = text_bigru(sequence_length=None,
                                            vocab_size=len(dataset.vocabulary))
         elif len(shape) == 2:
-            built[m] = encoders.sequence_lstm(input_shape=shape)
+            built[m] = sequence_lstm(input_shape=shape)
         else:
             raise ValueError(f"No standard encoder for {m!r} with input shape {shape}")
     return built

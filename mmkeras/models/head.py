@@ -3,7 +3,7 @@
 import keras
 from keras import layers
 
-from mmkeras import validation
+from mmkeras.utils import validation
 
 
 def classification_head(num_classes, *, binary=False, units=(128,), dropout=0.0,
@@ -34,11 +34,7 @@ def classification_head(num_classes, *, binary=False, units=(128,), dropout=0.0,
     """
     num_classes = check_num_classes(num_classes, binary)
     units, dropout = check_head_arguments(units, dropout)
-    if output not in ("probabilities", "logits"):
-        raise ValueError(
-            "`output` must be 'probabilities' or 'logits'. "
-            f"Received: output={output!r}"
-        )
+    validation.check_choice("output", output, ("probabilities", "logits"))
     try:
         keras.activations.get(activation)
     except (ValueError, TypeError) as err:

@@ -4,7 +4,7 @@ The backbone is the trunk every task shares: inputs named after the
 modalities, each modality's encoder, the fusion. `build_model` puts a
 classification head on it (or, for decision-level fusion, one head per
 modality under the fusion). The models' layer names are listed in
-`mmkeras.layer_names`.
+`mmkeras.utils.layer_names`.
 """
 
 import math
@@ -13,10 +13,10 @@ import keras
 from keras import layers
 
 from mmkeras import fusion as fusion_lib
-from mmkeras import layer_names, validation
 from mmkeras.encoders.views import encoder_view
-from mmkeras.head import check_head_arguments, check_num_classes, classification_head
 from mmkeras.layers import ModalityPresence, PaddingMask
+from mmkeras.models.head import check_head_arguments, check_num_classes, classification_head
+from mmkeras.utils import layer_names, validation
 
 # Early fusion reads image feature maps as tokens; larger maps are average
 # pooled down to at most this many positions so the joint attention stays cheap.
