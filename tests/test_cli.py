@@ -274,3 +274,32 @@ def test_compare_refuses_a_bad_tuning_budget_before_training(tmp_path, capsys):
                          tmp_path, capsys)
     assert code == 2 and "--tune: must be a positive integer" in err
     assert not (tmp_path / "results" / "results.csv").exists()
+
+
+def test_ctrl_c_during_compare_says_in_one_line_how_to_resume(tmp_path):
+    """SIGINT (Ctrl-C) after the first run: one line naming the folder, then the same
+    command finishes the study without training the first run again."""
+    import signal
+    import time
+
+    out = tmp_path / "study"
+    command = [sys.executable, "-m", "mmkeras", "compare", "--fusions", "concat", "--seeds",
+               "0", "--epochs", "1", "--no-robustness", "--no-models", "--workers", "1",
+               "--out", str(out)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, cwd=tmp_path)
+    runs = out / "runs.jsonl"
+    deadline = time.time() + 300
+    while time.time() < deadline and not (runs.exists() and runs.read_text().count("\n")):
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert process.returncode == 130, err
+    assert lines == [f"python -m mmkeras: interrupted; the finished runs are kept in {out}/, "
+                     "and the same command resumes the study"]
+    done = runs.read_text().count("\n")
+    resumed = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert resumed.stdout.count("already done, skipped") == done
+    assert "| concat |" in resumed.stdout

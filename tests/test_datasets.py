@@ -162,3 +162,11 @@ def test_emoji_with_synthetic_speech_as_third_modality():
     np.testing.assert_array_equal(plain.train.y, ds.train.y)
     # both pictures of an emoji share its one spoken name
     np.testing.assert_array_equal(audio[0], audio[1])
+
+
+@pytest.mark.parametrize("n", [-5, 0, 2.5, "3"])
+def test_take_refuses_what_is_not_a_positive_count(n):
+    split = datasets.load("av_digits").test
+    with pytest.raises(ValueError, match=f"`n` must be a positive integer. Received: n={n!r}"):
+        split.take(n)
+    assert len(split.take(10**6)) == len(split)  # at most all of them

@@ -48,3 +48,11 @@ def test_bad_arguments():
         datasets.to_tf_dataset(split, augment={"text": lambda t: t})
     with pytest.raises(ValueError, match="Received: 0"):
         datasets.to_tf_dataset(split, batch_size=0)
+
+
+def test_a_numpy_integer_batch_size_is_a_batch_size():
+    ds = datasets.load("av_digits")
+    batches = datasets.to_tf_dataset(ds.test, batch_size=np.int64(32))
+    assert next(iter(batches))[1].shape[0] == 32
+    with pytest.raises(ValueError, match="Received: batch_size=0"):
+        datasets.to_tf_dataset(ds.test, batch_size=0)

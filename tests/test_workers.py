@@ -1,5 +1,6 @@
 """Runs trained side by side in worker processes: order, errors, and a study's results."""
 
+import os
 import operator
 
 import numpy as np
@@ -92,3 +93,26 @@ def test_a_script_without_a_main_guard_runs_once(tmp_path):
                           timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.splitlines() == ["[9, 8]"]
+
+
+def test_a_damaged_run_re_run_alone_gives_the_numbers_it_replaces(small_av_digits, tmp_path):
+    """A run re-run after damage trains in a worker with the threads it had: same numbers."""
+    import json
+
+    from mmkeras.experiments.result_store import RUNS_FILE, DamagedResultsWarning
+
+    data = small_av_digits(200, 60, 80)
+    out = str(tmp_path / "study")
+    options = dict(fusions=["concat"], seeds=[0], epochs=2, robustness=False, verbose=0,
+                   figures=False, out=out, workers=2)
+    first, _ = experiments.compare(data, **options)
+    path = os.path.join(out, RUNS_FILE)
+    lines = open(path).read().splitlines()
+    record = json.loads(lines[2])
+    record["row"]["test_accuracy"] = float("nan")  # the concat run's record is damaged
+    lines[2] = json.dumps(record)
+    open(path, "w").write("\n".join(lines) + "\n")
+    with pytest.warns(DamagedResultsWarning):
+        again, _ = experiments.compare(data, **options)
+    columns = ["test_accuracy", "macro_f1", "val_accuracy", "epochs_run"]
+    pd.testing.assert_frame_equal(again[columns], first[columns])

@@ -40,7 +40,7 @@ def compare(args):
     if args.fusions:
         check_fusions(args.fusions)
     data = load_data(args)
-    out = args.out or os.path.join("mmkeras-results", data.name)
+    out = args.out = args.out or os.path.join("mmkeras-results", data.name)
     check_output_dir(out)
     print(f"Comparing fusions on {data!r} ({args.preset} preset) on "
           f"{format_device_summary()}; results in {out}/", flush=True)
