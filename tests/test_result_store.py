@@ -270,3 +270,31 @@ def test_study_settings_that_would_be_ignored_are_refused(small, tmp_path, train
     with pytest.raises(ValueError, match=named):
         experiments.compare(small, out=str(tmp_path / "s"), **{**STUDY, **change})
     assert trained == []
+
+
+def test_the_data_fingerprint_ignores_the_last_bits_of_floats_only(small):
+    """A loader's PCA or normalisation differs in the last bits on another CPU type."""
+    from mmkeras.experiments.result_store import dataset_fingerprint
+
+    other = datasets.MultimodalDataset(small.name, dict(small.splits), small.class_names,
+                                       small.input_shapes)
+    train = small.train
+    nudged = {**train.x, "image": train.x["image"] * np.float32(1 + 1e-7)}
+    other.splits["train"] = datasets.Split(nudged, train.y, train.ids)
+    assert dataset_fingerprint(other) == dataset_fingerprint(small)
+    assert dataset_fingerprint(other, exact=True) != dataset_fingerprint(small, exact=True)
+    other.splits["train"] = datasets.Split({**train.x, "image": train.x["image"] * 0.9}, train.y,
+                                           train.ids)
+    assert dataset_fingerprint(other) != dataset_fingerprint(small)
+
+
+def test_a_folder_fingerprinted_by_mmkeras_0_1_resumes(small, study, trained):
+    from mmkeras.experiments.result_store import dataset_fingerprint
+
+    path = os.path.join(study, "settings.json")
+    settings = json.load(open(path))
+    settings["data_fingerprint"] = dataset_fingerprint(small, exact=True)
+    json.dump(settings, open(path, "w"))
+    experiments.compare(small, out=study, **STUDY)
+    assert trained == []
+    assert json.load(open(path))["data_fingerprint"] == dataset_fingerprint(small)
