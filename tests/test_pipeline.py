@@ -46,7 +46,7 @@ def test_bad_arguments():
     split = datasets.load("av_digits").test
     with pytest.raises(ValueError, match=r"Received: \['text'\]"):
         datasets.to_tf_dataset(split, augment={"text": lambda t: t})
-    with pytest.raises(ValueError, match="Received: 0"):
+    with pytest.raises(ValueError, match="Received: batch_size=0"):
         datasets.to_tf_dataset(split, batch_size=0)
 
 
