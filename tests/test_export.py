@@ -153,7 +153,7 @@ def test_quantisations_run_and_agree_on_trained_model(trained, converted):
         assert agreement >= INT8_ARGMAX_AGREEMENT, (mode, agreement)
     sizes = {mode: len(content) for mode, content in converted.items()}
     # This tiny model's file is mostly the unrolled graph, not weights, so the gains are small;
-    # int8 even grows it (a quantisation parameter per step's tensors): see the README.
+    # int8 even grows it (a quantisation parameter per step's tensors): see docs/guide/deployment.md.
     assert max(sizes["dynamic"], sizes["float16"]) < sizes["float32"], sizes
 
 

@@ -10,7 +10,7 @@ import pytest
 
 import mmkeras
 
-# The floors, from the ground up (README, "Layout"). A package may import, at
+# The floors, from the ground up (docs/contributing.md, "The package's floors"). A package may import, at
 # module level, the packages of lower floors only.
 FLOORS = [
     ["utils"],

@@ -60,7 +60,9 @@ def from_dataframe(table, label="label", image=None, text=None, audio=None, *,
             or `{"train": t, "validation": t, "test": t}` separate tables
             (they share one vocabulary and one class list).
         label: Column of class labels (any values; empty cells are errors).
-        image, text, audio: Column names of the modalities present.
+        image: Column of image paths, if the table has images.
+        text: Column of texts, if it has texts.
+        audio: Column of audio paths, if it has audio.
         split: A column name whose values are `train` / `validation` /
             `test`, or fractions `(train, validation, test)`: a stratified,
             seeded split. Ignored with separate tables.

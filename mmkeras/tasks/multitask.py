@@ -83,9 +83,13 @@ def build_multitask_model(encoders, tasks, fusion="concat", *, loss_weights=None
         loss_weights: `{task: weight}`; missing tasks weigh 1.
         auxiliary_heads: `False`, `True`/`"joint"` or `"probe"`.
         auxiliary_weight: Loss weight `w_aux` of each auxiliary head.
-        head_units, dropout, modality_dropout, missing, optimizer,
-            learning_rate: as in `build_model`. The auxiliary heads see the
+        head_units: As in `build_model`.
+        dropout: As in `build_model`.
+        modality_dropout: As in `build_model`. The auxiliary heads see the
             embeddings before modality dropout.
+        missing: As in `build_model`.
+        optimizer: As in `build_model`.
+        learning_rate: As in `build_model`.
         compile: Compile with sparse cross-entropy and accuracy per output.
         name: Model name; default `"<fusion>_multitask"`.
 
