@@ -29,6 +29,7 @@ def _data(modalities, n=6):
     return {m: data[m] for m in modalities}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fusion", FUSIONS)
 @pytest.mark.parametrize("modalities", [("image",), ("image", "audio"), ("image", "audio", "text")])
 def test_every_fusion_every_modality_count(fusion, modalities, assert_round_trip):
@@ -185,6 +186,7 @@ def test_early_fusion_masks_padding():
     assert not np.allclose(model.predict(changed, verbose=0), model.predict(x, verbose=0))
 
 
+@pytest.mark.slow
 def test_short_fit_lowers_loss_on_real_digits():
     train = mmkeras.datasets.load("av_digits", image_energy_removed=0, audio_noise=0).train
     x_train, y_train = train.take(800).x, train.take(800).y

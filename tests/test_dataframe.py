@@ -60,6 +60,7 @@ def test_missing_policies(folder):
         _read(folder, missing="ignore")
 
 
+@pytest.mark.slow
 def test_same_seed_same_data_and_splits(folder):
     a, b, c = _read(folder, seed=3), _read(folder, seed=3), _read(folder, seed=4)
     for name in ("train", "test"):

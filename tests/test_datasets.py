@@ -59,6 +59,7 @@ def test_av_digits_pairs_share_the_label_and_padding_is_zero():
         assert np.all(np.any(clip[:n] != 0, axis=-1)) and np.all(clip[n:] == 0)
 
 
+@pytest.mark.slow
 def test_av_digits_difficulty_controls():
     clean = datasets.load("av_digits", image_energy_removed=0, audio_noise=0)
     hard = datasets.load("av_digits")
@@ -134,6 +135,7 @@ def test_split_select_and_take():
     assert len(small) == 100 and small.x["audio"].shape[0] == 100
 
 
+@pytest.mark.slow
 def test_av_digits_fusion_beats_each_modality():
     """The defaults keep each modality alone clearly below the fused model."""
     ds = datasets.load("av_digits")

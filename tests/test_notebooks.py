@@ -80,6 +80,7 @@ def test_every_notebook_has_its_full_size_time_recorded():
     assert all(t["seconds"] > 0 and "cores" in t["machine"] for t in times.values())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
 def test_runs_top_to_bottom_in_smoke_mode(notebook, tmp_path, monkeypatch):
     import nbformat

@@ -70,6 +70,7 @@ def test_each_package_imports_only_lower_floors():
     assert not upward, upward
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("package", ["preprocessing", "datasets", "models", "experiments"])
 def test_importing_a_package_loads_no_higher_floor(package):
     """The same, measured in a fresh interpreter for a few packages: nothing loads eagerly
@@ -97,6 +98,7 @@ assert not loaded, loaded
 """
 
 
+@pytest.mark.slow
 def test_importing_mmkeras_loads_only_the_models():
     # Keras itself imports pandas and matplotlib when they are installed, so their presence
     # in sys.modules says nothing; blocking them makes any import of them by mmkeras fail.

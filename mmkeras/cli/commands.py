@@ -47,7 +47,8 @@ def compare(args):
     _, summary = compare(data, fusions=args.fusions, seeds=args.seeds, epochs=args.epochs,
                          preset=args.preset, out=out, cv_folds=args.cv,
                          robustness=not args.no_robustness, save_models=not args.no_models,
-                         bucketing=not args.no_bucketing, tune=args.tune, workers=args.workers)
+                         bucketing=not args.no_bucketing, tune=args.tune, workers=args.workers,
+                         train_limit=args.train_limit)
     print()
     print(markdown_table(summary))
     kept = "" if args.no_models else f", the trained models in {out}/models/"
