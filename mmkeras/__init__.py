@@ -56,6 +56,9 @@ if not _running_the_command_line():
     from mmkeras.utils import tf_logging
 
     tf_logging.import_tensorflow_quietly()
+    # TensorFlow's Python warnings ("... triggered tf.function retracing" when a notebook
+    # builds and predicts with many small models) at ERROR, unless asked for.
+    tf_logging.quiet_python_loggers()
     # Every serialisable class registers itself with Keras on import.
     from mmkeras import encoders, fusion, layers, preprocessing  # noqa: F401
     from mmkeras.models import (  # noqa: F401
