@@ -26,11 +26,11 @@ evaluation, experiments and deployment load on first use (`mmkeras.datasets`
 import importlib
 import sys
 
-from mmkeras import _moved
+from mmkeras import moved_modules
 
 __version__ = "0.2.0"
 
-_moved.install()
+moved_modules.install()
 
 # Loaded on first attribute access (PEP 562).
 _LAZY_SUBMODULES = ("cli", "datasets", "deploy", "encoders", "evaluation", "experiments",
@@ -77,8 +77,8 @@ def __getattr__(name):
         return importlib.import_module(f"mmkeras.{name}")
     if name in _LAZY_NAMES:
         return getattr(importlib.import_module(_LAZY_NAMES[name]), name)
-    if f"mmkeras.{name}" in _moved.MOVED:
-        return _moved.load(f"mmkeras.{name}")
+    if f"mmkeras.{name}" in moved_modules.MOVED:
+        return moved_modules.load(f"mmkeras.{name}")
     raise AttributeError(f"module 'mmkeras' has no attribute {name!r}")
 
 
