@@ -39,7 +39,7 @@ def test_a_fusion_of_each_level_gives_a_well_formed_table(small, tmp_path):
                  "robustness.png", "training_curves.png", "confusion_matrix.png", "runs.jsonl"):
         assert (out / name).exists(), name
     table = (out / "results.md").read_text()
-    assert "| concat |" in table and "Best single modality" in table
+    assert "| gated |" in table and "Best single modality" in table
 
 
 @pytest.mark.slow
