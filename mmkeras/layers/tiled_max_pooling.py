@@ -4,8 +4,9 @@ from keras import ops
 # Backends on which `TiledMaxPooling2D` reshapes instead of calling `ops.max_pool`.
 # XLA on CPU differentiates a pooling window with select-and-scatter: 22 ms of a
 # 52 ms training step of `image_cnn` (batch 64, 28×28) on a 2-core CPU, against
-# 1.5 ms for the reshape (benchmarks/results/backends.md). TensorFlow's and
-# torch's own kernels are as fast or faster, so they keep them.
+# 1.5 ms for the reshape (a JAX profile of one step, not re-measured nor held in a
+# committed file). TensorFlow's and torch's own kernels are as fast or faster, so
+# they keep them.
 TILED_BACKENDS = ("jax",)
 
 
