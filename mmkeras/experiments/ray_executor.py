@@ -170,8 +170,10 @@ class _Submitter:
 
         self.ray, self.stored, self.submitted = ray, {}, []
         cpus, gpus = executor.resources(ray)
-        self.remote = ray.remote(_call_in_worker).options(
-            num_cpus=cpus, num_gpus=gpus, max_retries=executor.max_retries)
+        # Declared with its resources (not through `.options`), so that Ray gives a task
+        # holding a GPU a fresh worker process, with that GPU only, and ends it afterwards.
+        self.remote = ray.remote(num_cpus=cpus, num_gpus=gpus,
+                                 max_retries=executor.max_retries)(_call_in_worker)
         entries = {name: FUSIONS[name] for name in executor.fusions}
         self.shared = [self.ref(s) for s in ((register_fusions, entries), *shared)]
 
