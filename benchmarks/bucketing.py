@@ -136,7 +136,7 @@ COMPARE_RUNS = [
 def compare_seconds(keep=None):
     """Wall seconds of the quick `python -m mmkeras compare` in each of `COMPARE_RUNS`.
 
-    `keep`: a folder for the default run's output (the README quotes its table).
+    `keep`: a folder for the default run's output (docs/results.md quotes its table).
     """
     seconds = {}
     with tempfile.TemporaryDirectory() as folder:

@@ -26,11 +26,11 @@ evaluation, experiments and deployment load on first use (`mmkeras.datasets`
 import importlib
 import sys
 
-from mmkeras import _moved
+from mmkeras import moved_modules
 
 __version__ = "0.2.0"
 
-_moved.install()
+moved_modules.install()
 
 # Loaded on first attribute access (PEP 562).
 _LAZY_SUBMODULES = ("cli", "datasets", "deploy", "encoders", "evaluation", "experiments",
@@ -56,6 +56,9 @@ if not _running_the_command_line():
     from mmkeras.utils import tf_logging
 
     tf_logging.import_tensorflow_quietly()
+    # TensorFlow's Python warnings ("... triggered tf.function retracing" when a notebook
+    # builds and predicts with many small models) at ERROR, unless asked for.
+    tf_logging.quiet_python_loggers()
     # Every serialisable class registers itself with Keras on import.
     from mmkeras import encoders, fusion, layers, preprocessing  # noqa: F401
     from mmkeras.models import (  # noqa: F401
@@ -74,8 +77,8 @@ def __getattr__(name):
         return importlib.import_module(f"mmkeras.{name}")
     if name in _LAZY_NAMES:
         return getattr(importlib.import_module(_LAZY_NAMES[name]), name)
-    if f"mmkeras.{name}" in _moved.MOVED:
-        return _moved.load(f"mmkeras.{name}")
+    if f"mmkeras.{name}" in moved_modules.MOVED:
+        return moved_modules.load(f"mmkeras.{name}")
     raise AttributeError(f"module 'mmkeras' has no attribute {name!r}")
 
 

@@ -1,4 +1,4 @@
-"""The README's attention-map figure, from a model the committed emoji study saved.
+"""The attention-map figure of docs/results.md, from a model the committed emoji study saved.
 
     python scripts/attention_map_figure.py
 

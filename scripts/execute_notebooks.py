@@ -7,6 +7,12 @@ notebooks with this one script:
     python scripts/execute_notebooks.py 04 06       # the notebooks whose names hold 04 or 06
     python scripts/execute_notebooks.py --smoke     # MMKERAS_SMOKE=1: times only, writes nothing
     python scripts/execute_notebooks.py --sync 11   # markdown-only edit: re-render, keep outputs
+    python scripts/execute_notebooks.py --without-solutions handout/   # students' copies
+
+Rendering adds what every notebook starts with, made from the repository URL declared once in
+pyproject.toml (`[project.urls] Repository`): an "Open in Colab" badge, and a cell that installs
+mmkeras where it is not installed. Solution cells (`# %% tags=["solution"]` in the source) are
+collapsed in the notebook; `--without-solutions` writes copies without them for students.
 
 Each notebook is executed top to bottom by nbclient in a fresh temporary folder (files it writes
 stay out of the repository), its outputs are cleaned (machine paths, TensorFlow's log lines,
@@ -45,15 +51,65 @@ TF_LOG_LINE = re.compile(r"^(?:[IWEF]\d{4} [\d:.]+\s+\d+ [\w./-]+:\d+\]"
                          re.MULTILINE)
 
 
-def render(py_path):
-    """The notebook of a py:percent source, with stable cell ids and no outputs."""
+def repository_url():
+    """The repository URL declared once, in pyproject.toml's `[project.urls]`."""
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+
+    urls = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"].get("urls", {})
+    url = urls.get("Repository")
+    if not url:
+        raise SystemExit("pyproject.toml names no [project.urls] Repository: the notebooks' "
+                         "badges and install cells are made from it")
+    return url.rstrip("/")
+
+
+def header_cells(py_path, url):
+    """The cells every notebook starts with: an "Open in Colab" badge, and a cell that
+    installs mmkeras where it is not installed (a hosted notebook), from the repository."""
+    import nbformat
+
+    path = py_path.resolve().with_suffix(".ipynb").relative_to(ROOT)
+    colab = url.replace("https://github.com/", "https://colab.research.google.com/github/")
+    badge = nbformat.v4.new_markdown_cell(
+        f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+        f"({colab}/blob/main/{path.as_posix()})")
+    install = nbformat.v4.new_code_cell(
+        "# In a hosted notebook (Colab, Kaggle, a JupyterHub) mmkeras is not installed yet: this\n"
+        "# installs it from its repository. Where it is installed, it does nothing.\n"
+        "import importlib.util\n"
+        "import subprocess\n"
+        "import sys\n"
+        "\n"
+        'if importlib.util.find_spec("mmkeras") is None:\n'
+        f'    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q",\n'
+        f'                           "mmkeras @ git+{url}"])')
+    return badge, install
+
+
+def render(py_path, solutions=True):
+    """The notebook of a py:percent source, with stable cell ids and no outputs: a badge
+    first, the install cell after the introduction, solution cells collapsed (or left out
+    with `solutions=False`, for a student's copy)."""
     notebook = jupytext.read(py_path, fmt="py:percent")
+    badge, install = header_cells(py_path, repository_url())
+    cells = [c for c in notebook.cells if solutions or not is_solution(c)]
+    notebook.cells = [badge, cells[0], install, *cells[1:]]
     for i, cell in enumerate(notebook.cells):
         cell.id = f"cell-{i}"
+        if is_solution(cell):
+            cell.metadata.setdefault("jupyter", {})["source_hidden"] = True
     notebook.metadata.setdefault("kernelspec", {"display_name": "Python 3",
                                                 "language": "python", "name": "python3"})
     notebook.metadata["jupytext"] = {"formats": "ipynb,py:percent"}
     return notebook
+
+
+def is_solution(cell):
+    """A solution cell: tagged `solution` in the source (`# %% tags=["solution"]`)."""
+    return "solution" in cell.get("metadata", {}).get("tags", [])
 
 
 def clean_text(text, workdir):
@@ -169,9 +225,19 @@ def main(argv=None):
     parser.add_argument("--sync", action="store_true",
                         help="re-render from the sources without executing; code cells whose "
                              "source is unchanged keep their outputs")
+    parser.add_argument("--without-solutions", metavar="FOLDER",
+                        help="write students' copies (no solution cells, no outputs) to FOLDER "
+                             "and execute nothing")
     parser.add_argument("--note", default="",
                         help="recorded with the times, e.g. what else shared the machine")
     args = parser.parse_args(argv)
+    if args.without_solutions:
+        folder = Path(args.without_solutions)
+        folder.mkdir(parents=True, exist_ok=True)
+        for src in select(args.names):
+            nbformat.write(render(src, solutions=False), folder / f"{src.stem}.ipynb")
+            print(f"wrote {folder / (src.stem + '.ipynb')}", flush=True)
+        return 0
     for src in select(args.names):
         target = src.with_suffix(".ipynb")
         if args.sync:

@@ -1,4 +1,9 @@
-"""The layer tests and examples again under JAX: `keras.ops` only means every backend."""
+"""The layer and fusion tests again under JAX: `keras.ops` only means every backend.
+
+The formula (NumPy reference) and masking tests run; the argument checks, which never
+reach a backend, the config and `.keras` round trips (backend-free JSON and weights) and
+mixed precision are left to the TensorFlow run of the same files.
+"""
 
 import os
 import subprocess
@@ -10,6 +15,14 @@ import pytest
 HERE = Path(__file__).parent
 
 
+# Argument checks raise before any backend op and round trips are backend-free JSON and
+# weights; they are not run again under JAX.
+NOT_BACKEND = ("not mixed_precision and not rejects and not heads_must and not registry_lists "
+               "and not binary_must and not bad_argument and not round_trip "
+               "and not loads_configs and not warns_and_refuses")
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["jax"])
 def test_layer_and_fusion_tests_pass_on_another_backend(backend, tmp_path):
     __import__(backend)  # a test extra: pip install -e ".[test]"; missing means failing
@@ -17,8 +30,8 @@ def test_layer_and_fusion_tests_pass_on_another_backend(backend, tmp_path):
                JAX_PLATFORMS="cpu", CUDA_VISIBLE_DEVICES="")
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0",
-         str(HERE / "test_fusion_layers.py"), str(HERE / "test_layers.py"),
-         str(HERE.parent / "mmkeras" / "fusion"), str(HERE.parent / "mmkeras" / "layers")],
+         "--override-ini", "addopts=", "-k", NOT_BACKEND,
+         str(HERE / "test_fusion_layers.py"), str(HERE / "test_layers.py")],
         env=env, capture_output=True, text=True, cwd=HERE.parent, timeout=900,
     )
     tail = (result.stdout + result.stderr)[-4000:]

@@ -87,6 +87,7 @@ def test_generalisation_enhancement_adds_noise_of_the_gradients_scale():
     assert 0.0 < k <= 1.2
 
 
+@pytest.mark.slow
 def test_needs_probe_heads_and_round_trips(tmp_path):
     plain = build_multitask_model(
         {"image": encoders.image_cnn(input_shape=(8, 8, 1), embedding_dim=4),

@@ -138,6 +138,7 @@ def _fit(x, y, global_seed, **options):
     return history
 
 
+@pytest.mark.slow
 def test_fit_model_same_seed_same_losses_and_off_is_keras_fit():
     x, _, _ = _sequences(n=64)
     y = np.arange(64) % 3
@@ -153,6 +154,7 @@ def test_fit_model_same_seed_same_losses_and_off_is_keras_fit():
     np.testing.assert_allclose(off["val_loss"], keras_fit.history["val_loss"], rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_steps_per_execution_makes_the_same_updates():
     x, _, _ = _sequences(n=64)
     y = np.arange(64) % 3

@@ -29,6 +29,7 @@ def _data(modalities, n=6):
     return {m: data[m] for m in modalities}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fusion", FUSIONS)
 @pytest.mark.parametrize("modalities", [("image",), ("image", "audio"), ("image", "audio", "text")])
 def test_every_fusion_every_modality_count(fusion, modalities, assert_round_trip):
@@ -185,6 +186,7 @@ def test_early_fusion_masks_padding():
     assert not np.allclose(model.predict(changed, verbose=0), model.predict(x, verbose=0))
 
 
+@pytest.mark.slow
 def test_short_fit_lowers_loss_on_real_digits():
     train = mmkeras.datasets.load("av_digits", image_energy_removed=0, audio_noise=0).train
     x_train, y_train = train.take(800).x, train.take(800).y
@@ -271,3 +273,19 @@ def test_a_modality_missing_from_the_data_is_replaced_like_a_dropped_one():
     drop.set_missing()
     np.testing.assert_allclose(mixed[[1, 3]], all_missing[[1, 3]], rtol=1e-5, atol=1e-6)
     assert not np.allclose(mixed[[0, 2]], all_missing[[0, 2]])
+
+
+def test_missing_is_checked_and_needs_modality_dropout():
+    def build(**kwargs):
+        return mmkeras.build_model(
+            {"image": encoders.image_cnn(input_shape=(8, 8, 1), filters=(4,), embedding_dim=4),
+             "audio": encoders.sequence_lstm(input_shape=(None, 3), units=4)},
+            "concat", num_classes=2, **kwargs)
+
+    with pytest.raises(ValueError, match=r"`missing` must be one of 'zeros', 'learned'. "
+                                         r"Received: missing='mean'"):
+        build(missing="mean", modality_dropout=0.3)
+    with pytest.raises(ValueError, match=r"modality_dropout is 0: nothing would be dropped. "
+                                         r"Received: missing='learned', modality_dropout=0.0"):
+        build(missing="learned")
+    build(missing="learned", modality_dropout=0.3)

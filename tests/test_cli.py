@@ -14,17 +14,21 @@ def test_info(capsys):
     assert "devices: backend tensorflow" in out
 
 
+@pytest.mark.slow
 def test_compare_writes_table_and_figures(tmp_path, capsys):
     out = tmp_path / "study"
     assert main(["compare", "--fusions", "concat,late", "--seeds", "0", "--epochs", "1",
-                 "--no-robustness", "--no-bucketing", "--out", str(out)]) == 0
+                 "--no-robustness", "--no-bucketing", "--train-limit", "300",
+                 "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "| concat |" in printed and "| image only |" in printed
-    assert '"bucketing": false' in (out / "settings.json").read_text()
+    settings = (out / "settings.json").read_text()
+    assert '"bucketing": false' in settings and '"train_limit": 300' in settings
     for name in ("results.csv", "results.md", "accuracy.png", "training_curves.png"):
         assert (out / name).exists(), name
 
 
+@pytest.mark.slow
 def test_train_evaluate_predict_round_trip(tmp_path, capsys):
     from mmkeras import datasets
     from mmkeras.preprocessing.image import write_image
@@ -45,6 +49,7 @@ def test_train_evaluate_predict_round_trip(tmp_path, capsys):
     assert len(lines) == 3 and all(float(line.split()[-1]) <= 1 for line in lines)
 
 
+@pytest.mark.slow
 def test_predict_audio_from_frames(tmp_path, capsys):
     from mmkeras import datasets
 
@@ -89,6 +94,7 @@ def test_unwritable_output_is_reported_before_training(tmp_path, capsys):
     assert "cannot be written" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_predict_names_missing_files_and_predicts_without_absent_inputs(tmp_path, capsys):
     from mmkeras import datasets
     from mmkeras.preprocessing.image import write_image
@@ -107,12 +113,14 @@ def test_predict_names_missing_files_and_predicts_without_absent_inputs(tmp_path
     assert "missing.npy" in err or "missing.png" in err
 
 
+@pytest.mark.slow
 def test_module_entry_point():
     result = subprocess.run([sys.executable, "-m", "mmkeras", "nope"], capture_output=True,
                             text=True)
     assert result.returncode == 2 and "invalid choice: 'nope'" in result.stderr
 
 
+@pytest.mark.slow
 def test_demo_runs_every_model(capsys):
     assert main(["demo", "--epochs", "1", "--fusions", "early,late"]) == 0
     out = capsys.readouterr().out
@@ -122,6 +130,7 @@ def test_demo_runs_every_model(capsys):
     assert "concat" not in out
 
 
+@pytest.mark.slow
 def test_compare_train_predict_on_your_own_csv(tmp_path, capsys):
     from user_files import write_user_files
 
@@ -234,6 +243,7 @@ def test_a_user_mistake_gets_one_line_and_no_traceback(case, tiny_model, capsys)
     assert "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_debug_shows_the_traceback(tiny_model, monkeypatch, capsys):
     quiet = subprocess.run([sys.executable, "-m", "mmkeras", "predict", "--model",
                             str(tiny_model / "badjson.keras"), "--audio", "clip.npy"],
@@ -255,6 +265,7 @@ def test_debug_shows_the_traceback(tiny_model, monkeypatch, capsys):
         main(argv + ["--debug"])
 
 
+@pytest.mark.slow
 def test_an_output_folder_of_another_study_is_refused_in_one_line(tmp_path, capsys):
     import json
 
@@ -274,3 +285,33 @@ def test_compare_refuses_a_bad_tuning_budget_before_training(tmp_path, capsys):
                          tmp_path, capsys)
     assert code == 2 and "--tune: must be a positive integer" in err
     assert not (tmp_path / "results" / "results.csv").exists()
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_compare_says_in_one_line_how_to_resume(tmp_path):
+    """SIGINT (Ctrl-C) after the first run: one line naming the folder, then the same
+    command finishes the study without training the first run again."""
+    import signal
+    import time
+
+    out = tmp_path / "study"
+    command = [sys.executable, "-m", "mmkeras", "compare", "--fusions", "concat", "--seeds",
+               "0", "--epochs", "1", "--no-robustness", "--no-models", "--workers", "1",
+               "--train-limit", "300", "--out", str(out)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, cwd=tmp_path)
+    runs = out / "runs.jsonl"
+    deadline = time.time() + 300
+    while time.time() < deadline and not (runs.exists() and runs.read_text().count("\n")):
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert process.returncode == 130, err
+    assert lines == [f"python -m mmkeras: interrupted; the finished runs are kept in {out}/, "
+                     "and the same command resumes the study"]
+    done = runs.read_text().count("\n")
+    resumed = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert resumed.stdout.count("already done, skipped") == done
+    assert "| concat |" in resumed.stdout

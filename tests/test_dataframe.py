@@ -60,6 +60,7 @@ def test_missing_policies(folder):
         _read(folder, missing="ignore")
 
 
+@pytest.mark.slow
 def test_same_seed_same_data_and_splits(folder):
     a, b, c = _read(folder, seed=3), _read(folder, seed=3), _read(folder, seed=4)
     for name in ("train", "test"):
@@ -173,3 +174,19 @@ def test_table_level_errors(folder):
         datasets.from_dataframe(table, text="text", split=(0.9, 0.2, 0.1))
     with pytest.raises(ValueError, match=r"at least 3 rows per class.*Received: \{'z': 1\}"):
         datasets.from_dataframe(table.assign(label=["z"] + list(table.label[1:])), text="text")
+
+
+def test_a_bad_argument_or_a_corrupt_file_is_reported_before_a_split_error(folder, tmp_path):
+    """Four rows cannot be split three ways per class; what is wrong first is said first."""
+    table = pd.read_csv(folder / "table.csv", keep_default_na=False).iloc[[0, 1, 30, 31]]
+    table["image"] = [str(folder / p) if p else "" for p in table.image]
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG not an image")
+    small = table.assign(image=[str(tmp_path / "broken.png")] + list(table.image[1:]))
+    with pytest.raises(ValueError, match="stratified split needs at least 3 rows per class"):
+        datasets.from_dataframe(table, image="image", label="label")
+    with pytest.raises(ValueError, match="Received: color='cmyk'"):
+        datasets.from_dataframe(table, image="image", label="label", color="cmyk")
+    with pytest.raises(ValueError, match=r"Received: image_size=\(0, 8\)"):
+        datasets.from_dataframe(table, image="image", label="label", image_size=(0, 8))
+    with pytest.raises(datasets.BadRowError, match="Row 0: image: .*broken.png"):
+        datasets.from_dataframe(small, image="image", label="label")

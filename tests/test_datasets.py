@@ -59,6 +59,7 @@ def test_av_digits_pairs_share_the_label_and_padding_is_zero():
         assert np.all(np.any(clip[:n] != 0, axis=-1)) and np.all(clip[n:] == 0)
 
 
+@pytest.mark.slow
 def test_av_digits_difficulty_controls():
     clean = datasets.load("av_digits", image_energy_removed=0, audio_noise=0)
     hard = datasets.load("av_digits")
@@ -134,6 +135,7 @@ def test_split_select_and_take():
     assert len(small) == 100 and small.x["audio"].shape[0] == 100
 
 
+@pytest.mark.slow
 def test_av_digits_fusion_beats_each_modality():
     """The defaults keep each modality alone clearly below the fused model."""
     ds = datasets.load("av_digits")
@@ -162,3 +164,11 @@ def test_emoji_with_synthetic_speech_as_third_modality():
     np.testing.assert_array_equal(plain.train.y, ds.train.y)
     # both pictures of an emoji share its one spoken name
     np.testing.assert_array_equal(audio[0], audio[1])
+
+
+@pytest.mark.parametrize("n", [-5, 0, 2.5, "3"])
+def test_take_refuses_what_is_not_a_positive_count(n):
+    split = datasets.load("av_digits").test
+    with pytest.raises(ValueError, match=f"`n` must be a positive integer. Received: n={n!r}"):
+        split.take(n)
+    assert len(split.take(10**6)) == len(split)  # at most all of them

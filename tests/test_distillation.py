@@ -55,6 +55,7 @@ def _image_student(num_classes):
         num_classes=num_classes, head_units=(16,))
 
 
+@pytest.mark.slow
 def test_distiller_loss_is_the_reference_on_a_batch(teacher_and_data):
     teacher, train, num_classes = teacher_and_data
     distiller = deploy.Distiller(_image_student(num_classes), teacher, alpha=0.3,
@@ -66,6 +67,7 @@ def test_distiller_loss_is_the_reference_on_a_batch(teacher_and_data):
     assert loss == pytest.approx(expected, rel=1e-4)
 
 
+@pytest.mark.slow
 def test_unimodal_student_moves_towards_the_multimodal_teacher(teacher_and_data):
     # The same image-only student, trained the same way on the teacher's soft outputs only
     # (alpha=0) or on the labels only (alpha=1): the first ends closer to the teacher.
@@ -93,6 +95,7 @@ def test_unimodal_student_moves_towards_the_multimodal_teacher(teacher_and_data)
     assert distiller.predict(train.take(3).x, verbose=0).shape == (3, num_classes)
 
 
+@pytest.mark.slow
 def test_bad_distiller_arguments(teacher_and_data):
     teacher, _, num_classes = teacher_and_data
     student = _image_student(num_classes)

@@ -52,6 +52,7 @@ def test_distinct_groups_give_clip_loss():
     assert float(ContrastiveLoss()(np.arange(4), logits)) == pytest.approx(expected, rel=1e-5)
 
 
+@pytest.mark.slow
 def test_contrastive_loss_on_jax(tmp_path):
     pytest.importorskip("jax")
     script = textwrap.dedent("""
@@ -130,6 +131,7 @@ def test_dual_encoder_bad_inputs():
                          np.arange(4), batch_size=1)
 
 
+@pytest.mark.slow
 def test_dual_encoder_learns_to_match_unseen_emoji():
     """Trained briefly on the emoji names and pictures of one style, it finds the picture of
     unseen test emoji from their names far more often than chance."""

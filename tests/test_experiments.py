@@ -12,12 +12,20 @@ def small(small_av_digits):
     return small_av_digits(200, 60, 80)
 
 
-def test_every_fusion_one_epoch_gives_a_well_formed_table(small, tmp_path):
+# One fusion of each level (early, sequence, feature, decision): the study's plumbing is the
+# same for every fusion, and tests/test_fusion_training.py trains each one.
+LEVELS = ["early", "cross_attention", "gated", "late_stacker"]
+
+
+@pytest.mark.slow
+def test_a_fusion_of_each_level_gives_a_well_formed_table(small, tmp_path):
+    assert {mmkeras.fusion.FUSIONS[f][0].fusion_level for f in LEVELS} == set(
+        mmkeras.fusion.FUSION_LEVELS)
     out = tmp_path / "study"
-    results, summary = experiments.compare(small, fusions=sorted(mmkeras.fusion.FUSIONS), seeds=[0],
-                                           epochs=1, out=str(out), verbose=0)
+    results, summary = experiments.compare(small, fusions=LEVELS, seeds=[0], epochs=1,
+                                           out=str(out), verbose=0)
     models = set(results["model"])
-    assert models == {"image only", "audio only"} | set(mmkeras.fusion.FUSIONS)
+    assert models == {"image only", "audio only"} | set(LEVELS)
     for column in ("test_accuracy", "macro_f1", "parameters", "train_seconds", "latency_ms",
                    "epochs_run", "auc_image_occlusion"):
         assert results[column].notna().sum() >= len(results) - 1, column
@@ -31,9 +39,10 @@ def test_every_fusion_one_epoch_gives_a_well_formed_table(small, tmp_path):
                  "robustness.png", "training_curves.png", "confusion_matrix.png", "runs.jsonl"):
         assert (out / name).exists(), name
     table = (out / "results.md").read_text()
-    assert "| concat |" in table and "Best single modality" in table
+    assert "| gated |" in table and "Best single modality" in table
 
 
+@pytest.mark.slow
 def test_interrupted_study_resumes_and_loses_nothing(small, tmp_path, monkeypatch):
     out = str(tmp_path / "study")
     from mmkeras.experiments import training_run
@@ -60,6 +69,7 @@ def test_interrupted_study_resumes_and_loses_nothing(small, tmp_path, monkeypatc
     np.testing.assert_allclose(results["test_accuracy"][:2], saved["test_accuracy"])
 
 
+@pytest.mark.slow
 def test_same_seed_reproduces_and_cross_validation(small):
     first, _ = experiments.compare(small, fusions=["concat"], seeds=[3], epochs=1,
                                    baselines=False, robustness=False, verbose=0)

@@ -67,6 +67,7 @@ CASES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(CASES))
 def test_every_encoder_converts_and_agrees_with_keras(case):
     build, fusion, shapes, path = CASES[case]
@@ -81,6 +82,7 @@ def test_every_encoder_converts_and_agrees_with_keras(case):
     np.testing.assert_array_equal(got.argmax(-1), expected.argmax(-1))
 
 
+@pytest.mark.slow
 def test_articles_classifier_converts_at_a_reduced_size():
     mmkeras.training.seed_everything(0)
     model = mmkeras.conv_lstm_classifier(image_shape=(16, 16, 3), sequence_length=12,
@@ -141,6 +143,7 @@ def converted(trained):
             for mode in deploy.QUANTIZATIONS}
 
 
+@pytest.mark.slow
 def test_quantisations_run_and_agree_on_trained_model(trained, converted):
     model, ds = trained
     test = ds.test
@@ -153,10 +156,11 @@ def test_quantisations_run_and_agree_on_trained_model(trained, converted):
         assert agreement >= INT8_ARGMAX_AGREEMENT, (mode, agreement)
     sizes = {mode: len(content) for mode, content in converted.items()}
     # This tiny model's file is mostly the unrolled graph, not weights, so the gains are small;
-    # int8 even grows it (a quantisation parameter per step's tensors): see the README.
+    # int8 even grows it (a quantisation parameter per step's tensors): see docs/guide/deployment.md.
     assert max(sizes["dynamic"], sizes["float16"]) < sizes["float32"], sizes
 
 
+@pytest.mark.slow
 def test_saved_model_path_and_runner(trained, converted, tmp_path):
     model, ds = trained
     test = ds.test.take(5)
@@ -172,6 +176,7 @@ def test_saved_model_path_and_runner(trained, converted, tmp_path):
         runner.predict({"image": test.x["image"]})
 
 
+@pytest.mark.slow
 def test_runner_uses_litert_and_falls_back_with_a_warning(trained, converted, monkeypatch):
     pytest.importorskip("ai_edge_litert")
     _, ds = trained
@@ -188,6 +193,7 @@ def test_runner_uses_litert_and_falls_back_with_a_warning(trained, converted, mo
     assert runner.predict(ds.test.take(2).x).shape == (2, ds.num_classes)
 
 
+@pytest.mark.slow
 def test_the_runner_takes_bytes_or_the_path_of_a_tflite_file(trained, converted, tmp_path):
     _, ds = trained
     path = tmp_path / "m.tflite"
@@ -203,6 +209,7 @@ def test_the_runner_takes_bytes_or_the_path_of_a_tflite_file(trained, converted,
         deploy.TFLiteClassifier(3)
 
 
+@pytest.mark.slow
 def test_bad_inputs_are_named(trained, tmp_path):
     model, ds = trained
     x = ds.train.take(4).x

@@ -21,6 +21,7 @@ def _model(fusion):
         fusion=fusion, num_classes=10, head_units=(64,), learning_rate=2e-3)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fusion", sorted(mmkeras.fusion.FUSIONS))
 def test_gradients_reach_every_encoder_and_fit_beats_chance(fusion, data):
     train, test = data
@@ -45,6 +46,7 @@ def test_gradients_reach_every_encoder_and_fit_beats_chance(fusion, data):
     assert accuracy > 0.3, f"{fusion}: test accuracy {accuracy:.3f} (chance 0.1)"
 
 
+@pytest.mark.slow
 def test_modality_dropout_model_survives_a_missing_modality(data):
     train, test = data
     keras.utils.set_random_seed(0)

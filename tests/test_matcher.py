@@ -49,6 +49,7 @@ def test_matcher_on_other_fusions(fusion, assert_round_trip):
     assert_round_trip(matcher, pairs(), name=f"{fusion}.keras")
 
 
+@pytest.mark.slow
 def test_cross_attention_matcher_round_trip(assert_round_trip):
     matcher = build_matcher(encoders())
     x = pairs()

@@ -38,6 +38,7 @@ def study(folder, tmp_path_factory):
     return data, out, results
 
 
+@pytest.mark.slow
 def test_compare_keeps_models_that_load_with_keras_alone(study):
     data, out, results = study
     assert list(results["model"]) == ["concat", "late"]
@@ -60,6 +61,7 @@ def _new_table(folder, tmp_path):
     return table
 
 
+@pytest.mark.slow
 def test_a_csv_is_read_by_the_training_columns_in_a_fresh_process_too(study, folder, tmp_path):
     data, out, _ = study
     path = out / "models" / "own_concat_seed=0_fold=0.keras"
@@ -81,6 +83,7 @@ def test_a_csv_is_read_by_the_training_columns_in_a_fresh_process_too(study, fol
     assert in_memory.ids[0] == str(folder / table.file[0])
 
 
+@pytest.mark.slow
 def test_other_column_names_are_given_for_one_call(study, folder, tmp_path):
     _, out, _ = study
     model = keras.models.load_model(out / "models" / "own_late_seed=0_fold=0.keras")
@@ -94,6 +97,7 @@ def test_other_column_names_are_given_for_one_call(study, folder, tmp_path):
                                model.predict(tmp_path / "new.csv", verbose=0), atol=1e-6)
 
 
+@pytest.mark.slow
 def test_a_labelled_table_evaluates_and_fits_by_its_label_column(study, folder):
     _, out, _ = study
     model = keras.models.load_model(out / "models" / "own_concat_seed=0_fold=0.keras")
@@ -103,6 +107,7 @@ def test_a_labelled_table_evaluates_and_fits_by_its_label_column(study, folder):
     assert np.isfinite(history.history["loss"][0])
 
 
+@pytest.mark.slow
 def test_predicting_from_files_equals_predicting_from_the_dataset(study, folder):
     data, out, _ = study
     model = keras.models.load_model(out / "models" / "own_late_seed=0_fold=0.keras")
@@ -152,6 +157,7 @@ def test_bad_inputs_are_named():
             data.preprocessor.converters, ["a", "b"]))
 
 
+@pytest.mark.slow
 def test_same_seed_same_numbers_on_file_data(study, folder):
     data = datasets.from_dataframe(folder / "photos.csv", image="file", text="caption",
                                    audio="audio", name="own")  # read again from disk

@@ -77,6 +77,7 @@ def _encoder_gradients(model, x, labels, output):
     return tuple(total)
 
 
+@pytest.mark.slow
 def test_auxiliary_losses_reach_every_encoder():
     x, y = _data()
     model = build_multitask_model(_encoders(), {"digit": 10}, auxiliary_heads=True)
@@ -122,6 +123,7 @@ def test_split_carries_extra_targets():
         Split({"a": np.zeros((4, 2))}, np.arange(4), targets={"fine": np.arange(3)})
 
 
+@pytest.mark.slow
 def test_emoji_category_and_subcategory_train_together():
     data = datasets.load("emoji", extra_labels=("subcategory",))
     assert data.tasks == {"category": 9, "subcategory": 98}

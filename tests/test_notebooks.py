@@ -2,15 +2,24 @@
 clean outputs (scripts/execute_notebooks.py), and executed top to bottom in smoke mode
 (MMKERAS_SMOKE=1)."""
 
+import importlib.util
 import json
 import re
 from pathlib import Path
 
-import jupytext
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
+
+
+def _renderer():
+    """scripts/execute_notebooks.py, which renders a notebook from its source."""
+    spec = importlib.util.spec_from_file_location("execute_notebooks",
+                                                  ROOT / "scripts" / "execute_notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_every_notebook_has_its_source_and_every_source_its_notebook():
@@ -25,7 +34,8 @@ REGENERATE = "run python scripts/execute_notebooks.py {}"
 # Machine paths and TensorFlow's log lines ("I0000 00:00:17… cudart_stub.cc:31] …").
 UNWANTED = re.compile(r"(/work/|/tmp/|/home/|/root/|/Users/|^[IWEF]\d{4} \d\d:\d\d"
                       r"|cudart_stub|absl::InitializeLog|INFO:tensorflow:|TensorFlow Lite XNNPACK"
-                      r"|fully_quantize: \d|\r)", re.MULTILINE)
+                      r"|fully_quantize: \d|\r|Warning|WARNING|Downloading data from"
+                      r"|np\.float(32|64)\(|\d\.\d{9,})", re.MULTILINE)
 
 
 def _output_texts(output):
@@ -41,18 +51,41 @@ def _output_texts(output):
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
 def test_in_sync_with_its_source_and_well_formed(notebook):
-    source = jupytext.read(notebook.with_suffix(".py"), fmt="py:percent").cells
+    renderer = _renderer()
+    source = renderer.render(notebook.with_suffix(".py")).cells
     cells = json.loads(notebook.read_text())["cells"]
-    assert [(c.cell_type, c.source) for c in source] == [
-        (c["cell_type"], "".join(c["source"])) for c in cells], (
+    assert [(c.cell_type, c.source, renderer.is_solution(c)) for c in source] == [
+        (c["cell_type"], "".join(c["source"]), renderer.is_solution(c)) for c in cells], (
         f"{notebook.name} is out of sync with its .py source: "
         + REGENERATE.format(notebook.stem.split("_")[0]))
-    first = "".join(cells[0]["source"])
-    assert cells[0]["cell_type"] == "markdown" and "**Goal:**" in first
-    assert "TIME_" not in first, "the introduction must state measured times"
+    badge, intro, install = ("".join(c["source"]) for c in cells[:3])
+    url = renderer.repository_url()
+    assert "colab-badge.svg" in badge and notebook.name in badge
+    assert f"git+{url}" in install and 'find_spec("mmkeras") is None' in install
+    for part in ("**Goal:**", "**Prerequisites:**", "**Time:**"):
+        assert part in intro, f"{notebook.name}: the introduction needs {part}"
+    assert "TIME_" not in intro, "the introduction must state measured times"
     text = "".join("".join(c["source"]) for c in cells)
     assert "!pip" not in text and "%pip" not in text
-    assert "MMKERAS_SMOKE" in text and "## Exercises" in text and "## Summary" in text
+    assert "MMKERAS_SMOKE" in text and "## Summary" in text
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_exercise_has_its_solution(notebook):
+    """Exercises are a numbered list under `## Exercises`; each has a collapsed solution
+    cell (tagged `solution`) that starts with `# Exercise N`."""
+    cells = json.loads(notebook.read_text())["cells"]
+    exercises = [c for c in cells if c["cell_type"] == "markdown"
+                 and "## Exercises" in "".join(c["source"])]
+    assert len(exercises) == 1, f"{notebook.name}: one ## Exercises section"
+    numbers = re.findall(r"^(\d+)\. ", "".join(exercises[0]["source"]), re.MULTILINE)
+    assert numbers, f"{notebook.name}: no numbered exercises"
+    solutions = [c for c in cells if "solution" in c.get("metadata", {}).get("tags", [])]
+    answered = [m.group(1) for c in solutions
+                if (m := re.match(r"# Exercise (\d+)", "".join(c["source"])))]
+    assert answered == numbers, f"{notebook.name}: exercises {numbers}, solutions {answered}"
+    assert all(c.get("metadata", {}).get("jupyter", {}).get("source_hidden")
+               for c in solutions), "solutions are collapsed"
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
@@ -84,6 +117,7 @@ def test_every_notebook_has_its_full_size_time_recorded():
 OPTIONAL = {"13_scaling_out_with_ray": "ray"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
 def test_runs_top_to_bottom_in_smoke_mode(notebook, tmp_path, monkeypatch):
     import nbformat

@@ -1,14 +1,16 @@
 """The package's layering: folders are floors, and each imports only the floors below it."""
 
+import ast
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 import mmkeras
 
-# The floors, from the ground up (README, "Layout"). A package may import, at
+# The floors, from the ground up (docs/contributing.md, "The package's floors"). A package may import, at
 # module level, the packages of lower floors only.
 FLOORS = [
     ["utils"],
@@ -22,39 +24,64 @@ FLOORS = [
 ]
 FLOOR = {package: level for level, packages in enumerate(FLOORS) for package in packages}
 
-# `sys.argv[0] == "-m"` is how `python -m mmkeras` imports the package: nothing loads
-# eagerly, so what a subpackage pulls in is its own doing.
-LOADED = """
-import json, sys
-sys.argv = ["-m"]
-import importlib
-importlib.import_module("mmkeras." + sys.argv_package)
-print(json.dumps(sorted({n.split(".")[1] for n in sys.modules
-                         if n.startswith("mmkeras.") and not n.startswith("mmkeras._")})))
-"""
+ROOT = Path(mmkeras.__file__).parent
 
 
-def _loaded_by(package):
-    script = LOADED.replace("sys.argv_package", repr(package))
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-2000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+def _package_of(module):
+    """`"datasets"` for `mmkeras.datasets.pipeline`, `None` outside mmkeras' folders."""
+    parts = module.split(".")
+    if parts[0] != "mmkeras" or len(parts) < 2 or parts[1] not in FLOOR:
+        return None
+    return parts[1]
+
+
+def _module_level_imports(path):
+    """The mmkeras modules a file imports when it is imported (not inside functions)."""
+    tree = ast.parse(path.read_text())
+    found = set()
+    for node in tree.body:  # module level only: imports inside functions load on use
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return {m for m in found if m.startswith("mmkeras.")}
 
 
 def test_every_package_folder_is_on_a_floor():
-    from pathlib import Path
-
-    root = Path(mmkeras.__file__).parent
-    folders = sorted(p.name for p in root.iterdir() if (p / "__init__.py").exists())
+    folders = sorted(p.name for p in ROOT.iterdir() if (p / "__init__.py").exists())
     assert folders == sorted(FLOOR)
-    loose = sorted(p.name for p in root.glob("*.py"))
-    assert loose == ["__init__.py", "__main__.py", "_moved.py"]
+    loose = sorted(p.name for p in ROOT.glob("*.py"))
+    assert loose == ["__init__.py", "__main__.py", "moved_modules.py"]
 
 
-@pytest.mark.parametrize("package", sorted(FLOOR, key=FLOOR.get))
-def test_a_package_imports_only_lower_floors(package):
-    higher = [p for p in _loaded_by(package) if p != package and FLOOR[p] >= FLOOR[package]]
-    assert not higher, f"mmkeras.{package} imports {higher} (same floor or above)"
+def test_each_package_imports_only_lower_floors():
+    """Read from the code's module-level imports (what importing a package loads)."""
+    upward = []
+    for path in sorted(ROOT.rglob("*.py")):
+        module = ".".join(("mmkeras", *path.relative_to(ROOT).with_suffix("").parts))
+        here = _package_of(module)
+        if here is None:
+            continue
+        for imported in sorted(_module_level_imports(path)):
+            there = _package_of(imported)
+            if there is not None and there != here and FLOOR[there] >= FLOOR[here]:
+                upward.append(f"{path.relative_to(ROOT)} imports {imported}")
+    assert not upward, upward
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("package", ["preprocessing", "datasets", "models", "experiments"])
+def test_importing_a_package_loads_no_higher_floor(package):
+    """The same, measured in a fresh interpreter for a few packages: nothing loads eagerly
+    when `python -m mmkeras` imports the package (`sys.argv[0] == "-m"`)."""
+    script = (f"import json, sys; sys.argv = ['-m']; import mmkeras.{package}; "
+              "print(json.dumps(sorted({n.split('.')[1] for n in sys.modules "
+              "if n.startswith('mmkeras.') and not n.startswith('mmkeras._') and n != 'mmkeras.moved_modules'})))")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    assert not [p for p in loaded if p != package and FLOOR[p] >= FLOOR[package]]
 
 
 LAYERING_CHECK = """
@@ -71,6 +98,7 @@ assert not loaded, loaded
 """
 
 
+@pytest.mark.slow
 def test_importing_mmkeras_loads_only_the_models():
     # Keras itself imports pandas and matplotlib when they are installed, so their presence
     # in sys.modules says nothing; blocking them makes any import of them by mmkeras fail.

@@ -7,6 +7,7 @@ from mmkeras import datasets, encoders
 from mmkeras.preprocessing.image import augmentation
 
 
+@pytest.mark.slow
 def test_batches_match_the_builder_inputs_and_train():
     ds = datasets.load("av_digits")
     pipeline = datasets.to_tf_dataset(ds.train.take(256), batch_size=32, shuffle=True)
@@ -46,5 +47,13 @@ def test_bad_arguments():
     split = datasets.load("av_digits").test
     with pytest.raises(ValueError, match=r"Received: \['text'\]"):
         datasets.to_tf_dataset(split, augment={"text": lambda t: t})
-    with pytest.raises(ValueError, match="Received: 0"):
+    with pytest.raises(ValueError, match="Received: batch_size=0"):
+        datasets.to_tf_dataset(split, batch_size=0)
+
+
+def test_a_numpy_integer_batch_size_is_a_batch_size():
+    split = datasets.Split({"audio": np.ones((40, 5, 3), "float32")}, np.zeros(40, "int32"))
+    batches = datasets.to_tf_dataset(split, batch_size=np.int64(32))
+    assert next(iter(batches))[1].shape[0] == 32
+    with pytest.raises(ValueError, match="Received: batch_size=0"):
         datasets.to_tf_dataset(split, batch_size=0)

@@ -1,5 +1,6 @@
 """`mmkeras.evaluation.predict`: length-bucketed prediction in the order of the inputs."""
 
+import pytest
 import keras
 import numpy as np
 
@@ -55,6 +56,7 @@ def test_bucketing_off_predicts_the_arrays_as_given():
     assert steps == []
 
 
+@pytest.mark.slow
 def test_every_output_of_a_multitask_model():
     keras.utils.set_random_seed(1)
     model = build_multitask_model(_encoders(), {"coarse": 3, "fine": 5})

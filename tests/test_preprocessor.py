@@ -40,6 +40,12 @@ def test_each_converter_reads_its_values_and_flags_the_missing():
     assert frames.shape == (2, 1, 2)
 
 
+def test_texts_are_never_joined_to_the_base_folder(tmp_path):
+    # Regression: with base_dir set, "red heart" was read as the path tmp_path/red heart.
+    ids, _, _ = TextTokenizer(VOCABULARY, 3)(["red heart"], base_dir=tmp_path)
+    assert ids.tolist() == [[2, 3, 0]]
+
+
 @pytest.mark.parametrize("converter", [ImageConverter((4, 5), "grayscale"),
                                        TextTokenizer(VOCABULARY, 3, "characters"),
                                        AudioConverter("logmel", sample_rate=16000, max_frames=9)])

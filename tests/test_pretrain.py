@@ -34,6 +34,7 @@ def _weights(layer):
     return [w.copy() for w in layer.get_weights()]
 
 
+@pytest.mark.slow
 def test_pretrain_then_freeze_then_fine_tune():
     enc = _encoders()
     initial = {m: _weights(e) for m, e in enc.items()}

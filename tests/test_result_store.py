@@ -111,6 +111,7 @@ def bad_history(out):
     return [RUNS[0]]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", [cut_last_line, nan_row, binary_garbage, bad_curve,
                                     bad_history])
 def test_damaged_records_are_found_and_only_their_runs_are_run_again(small, finished, study,
@@ -139,6 +140,7 @@ def test_damaged_records_are_found_and_only_their_runs_are_run_again(small, fini
     pd.testing.assert_series_equal(counts.sort_index(), expected.sort_index())
 
 
+@pytest.mark.slow
 def test_a_run_is_one_appended_line(small, study):
     lines = [line for line in _lines(study) if line]
     assert len(lines) == 3
@@ -147,12 +149,14 @@ def test_a_run_is_one_appended_line(small, study):
     assert all(r["curves"] and r["history"]["loss"] for r in records)
 
 
+@pytest.mark.slow
 def test_an_intact_study_is_not_run_again(small, study, trained, recwarn):
     results, _ = experiments.compare(small, out=study, **STUDY)
     assert trained == [] and len(results) == 3
     assert not [w for w in recwarn if issubclass(w.category, DamagedResultsWarning)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "change, named",
     [
@@ -175,6 +179,7 @@ def test_other_settings_are_refused_naming_each_difference(small, study, trained
     assert after == before  # nothing in the folder was touched
 
 
+@pytest.mark.slow
 def test_other_data_is_refused(small, study, trained):
     other = datasets.MultimodalDataset(small.name, dict(small.splits), small.class_names,
                                        small.input_shapes)
@@ -184,6 +189,7 @@ def test_other_data_is_refused(small, study, trained):
     assert trained == []
 
 
+@pytest.mark.slow
 def test_several_differences_are_all_named(small, study):
     with pytest.raises(StudySettingsError) as err:
         experiments.compare(small, out=study, **{**STUDY, "epochs": 3, "batch_size": 16})
@@ -191,6 +197,7 @@ def test_several_differences_are_all_named(small, study):
     assert "batch_size: 64 before, now 16" in str(err.value)
 
 
+@pytest.mark.slow
 def test_unreadable_settings_file_is_named(small, study):
     with open(os.path.join(study, "settings.json"), "wb") as f:
         f.write(b"\x89PNG garbage")
@@ -224,6 +231,7 @@ def test_committed_results_read_back_clean(tmp_path, recwarn):
     assert not [w for w in recwarn if issubclass(w.category, DamagedResultsWarning)]
 
 
+@pytest.mark.slow
 def test_a_folder_of_mmkeras_0_1_is_read_once_into_runs_jsonl(finished, tmp_path):
     """0.1 wrote three files rewritten after every run; their runs are kept."""
     store = ResultStore(finished)
@@ -270,3 +278,32 @@ def test_study_settings_that_would_be_ignored_are_refused(small, tmp_path, train
     with pytest.raises(ValueError, match=named):
         experiments.compare(small, out=str(tmp_path / "s"), **{**STUDY, **change})
     assert trained == []
+
+
+def test_the_data_fingerprint_ignores_the_last_bits_of_floats_only(small):
+    """A loader's PCA or normalisation differs in the last bits on another CPU type."""
+    from mmkeras.experiments.result_store import dataset_fingerprint
+
+    other = datasets.MultimodalDataset(small.name, dict(small.splits), small.class_names,
+                                       small.input_shapes)
+    train = small.train
+    nudged = {**train.x, "image": train.x["image"] * np.float32(1 + 1e-7)}
+    other.splits["train"] = datasets.Split(nudged, train.y, train.ids)
+    assert dataset_fingerprint(other) == dataset_fingerprint(small)
+    assert dataset_fingerprint(other, exact=True) != dataset_fingerprint(small, exact=True)
+    other.splits["train"] = datasets.Split({**train.x, "image": train.x["image"] * 0.9}, train.y,
+                                           train.ids)
+    assert dataset_fingerprint(other) != dataset_fingerprint(small)
+
+
+@pytest.mark.slow
+def test_a_folder_fingerprinted_by_mmkeras_0_1_resumes(small, study, trained):
+    from mmkeras.experiments.result_store import dataset_fingerprint
+
+    path = os.path.join(study, "settings.json")
+    settings = json.load(open(path))
+    settings["data_fingerprint"] = dataset_fingerprint(small, exact=True)
+    json.dump(settings, open(path, "w"))
+    experiments.compare(small, out=study, **STUDY)
+    assert trained == []
+    assert json.load(open(path))["data_fingerprint"] == dataset_fingerprint(small)

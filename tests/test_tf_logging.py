@@ -1,5 +1,6 @@
 """TensorFlow's start-up log lines stay out of the terminal unless asked for."""
 
+import pytest
 import os
 import subprocess
 import sys
@@ -15,12 +16,14 @@ def _run(*argv, **env):
                           timeout=300)
 
 
+@pytest.mark.slow
 def test_import_and_cli_print_no_tensorflow_log_lines():
     result = _run("-m", "mmkeras", "info")  # imports mmkeras, then TensorFlow's devices
     assert result.returncode == 0, result.stderr
     assert not [n for n in NOISE if n in result.stderr], result.stderr
 
 
+@pytest.mark.slow
 def test_an_import_error_is_still_shown():
     result = _run("-c", "import mmkeras, mmkeras.nope")
     assert result.returncode == 1 and "No module named 'mmkeras.nope'" in result.stderr

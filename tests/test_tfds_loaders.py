@@ -20,6 +20,7 @@ def _no_network(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", refuse)
 
 
+@pytest.mark.slow
 def test_av_mnist_from_mock_data():
     with tfds.testing.mock_data(num_examples=200):  # a stratified test split needs >= 10
         ds = tfds_loaders.load_tfds_av_mnist(data_dir="/nonexistent", max_frames=40)

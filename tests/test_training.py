@@ -41,6 +41,7 @@ def test_device_summary_and_precision():
         keras.mixed_precision.set_global_policy("float32")
 
 
+@pytest.mark.slow
 def test_same_seed_same_numbers(data):
     train, val = data
     losses = []
@@ -56,6 +57,7 @@ def test_same_seed_same_numbers(data):
     assert not np.allclose(other["loss"], losses[0])
 
 
+@pytest.mark.slow
 def test_callbacks_checkpoint_log_and_resume(data, tmp_path):
     train, val = data
     run_dir = tmp_path / "run"
@@ -104,6 +106,7 @@ def _fixed_length_model():
         num_classes=10, head_units=(16,))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("interrupt_after", [0, 2])
 def test_resumed_run_reports_the_whole_run(data, tmp_path, monkeypatch, interrupt_after):
     train, val = data
@@ -160,6 +163,7 @@ def test_fit_model_rejects_mismatched_inputs(data):
         training.fit_model(_small_model(), (train.select("image").x, train.y), epochs=1)
 
 
+@pytest.mark.slow
 def test_mirrored_strategy_on_two_logical_cpus_matches_one_device():
     script = textwrap.dedent("""
         import json, os, sys
@@ -204,6 +208,7 @@ def _free_ports(n):
     return ports
 
 
+@pytest.mark.slow
 def test_multi_worker_training_on_two_local_processes(tmp_path):
     script = tmp_path / "worker.py"
     script.write_text(textwrap.dedent("""

@@ -20,6 +20,7 @@ def test_search_space_follows_the_fusion():
     assert layer.get_config()["units"] == 32 and layer.get_config()["num_heads"] == 4
 
 
+@pytest.mark.slow
 def test_tiny_tuned_compare_with_budget_two():
     data = datasets.load("av_digits")
     small = dataclasses.replace(data, splits={k: s.take(40, seed=1)

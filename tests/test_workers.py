@@ -1,5 +1,6 @@
 """Runs trained side by side in worker processes: order, errors, and a study's results."""
 
+import os
 import operator
 import sys
 
@@ -12,11 +13,13 @@ from mmkeras.experiments.workers import resolve_workers, run_in_workers
 from mmkeras.fusion import FUSIONS, ConcatFusion, register_fusion
 
 
+@pytest.mark.slow
 def test_results_come_in_the_order_of_the_tasks_with_the_shared_arguments():
     tasks = [(a,) for a in (5, 1, 4, 2, 3)]
     assert list(run_in_workers(operator.sub, (10,), tasks, workers=2)) == [5, 9, 6, 8, 7]
 
 
+@pytest.mark.slow
 def test_an_error_in_a_worker_reaches_the_caller():
     with pytest.raises(ZeroDivisionError):
         list(run_in_workers(operator.truediv, (1,), [(2,), (0,)], workers=2))
@@ -32,22 +35,40 @@ def test_auto_is_one_or_two():
     assert resolve_workers("auto") in (1, 2) and resolve_workers(3) == 3
 
 
-def test_a_study_in_two_workers_has_every_run_and_resumes(small_av_digits, tmp_path):
+@pytest.mark.slow
+def test_a_study_in_two_workers_has_every_run_resumes_and_re_runs_a_damaged_one(
+        small_av_digits, tmp_path):
+    import json
+
+    from mmkeras.experiments.result_store import RUNS_FILE, DamagedResultsWarning
+
     data = small_av_digits(200, 60, 80)
     out = str(tmp_path / "study")
     options = dict(seeds=[0], epochs=1, robustness=False, verbose=0, figures=False)
     alone, _ = experiments.compare(data, fusions=["concat"], baselines=False, **options)
-    results, _ = experiments.compare(data, fusions=["concat", "sum"], out=out, workers=2,
-                                     **options)
+    study = dict(fusions=["concat", "sum"], out=out, workers=2, **options)
+    results, _ = experiments.compare(data, **study)
     assert list(results["model"]) == ["image only", "audio only", "concat", "sum"]
     assert results["test_accuracy"].between(0, 1).all()
     # The same seeded run as in this process, up to float rounding (fewer threads per worker).
     concat = results.loc[results["model"] == "concat", "test_accuracy"].iloc[0]
     assert abs(concat - alone["test_accuracy"].iloc[0]) <= 0.05
     # A finished study is read back, nothing trained again.
-    again, _ = experiments.compare(data, fusions=["concat", "sum"], out=out, workers=2, **options)
+    again, _ = experiments.compare(data, **study)
     pd.testing.assert_frame_equal(again, results)
     assert np.isfinite(again["train_seconds"]).all()
+    # A damaged record: that run alone is trained again, in a worker with the threads it had,
+    # and gives the numbers of the run it replaces.
+    path = os.path.join(out, RUNS_FILE)
+    lines = open(path).read().splitlines()
+    record = json.loads(lines[2])
+    record["row"]["test_accuracy"] = float("nan")
+    lines[2] = json.dumps(record)
+    open(path, "w").write("\n".join(lines) + "\n")
+    with pytest.warns(DamagedResultsWarning, match="concat"):
+        repaired, _ = experiments.compare(data, **study)
+    columns = ["model", "test_accuracy", "macro_f1", "val_accuracy", "epochs_run"]
+    pd.testing.assert_frame_equal(repaired[columns], results[columns])
 
 
 class _LocalConcat(ConcatFusion):
@@ -57,6 +78,7 @@ class _LocalConcat(ConcatFusion):
 _LocalConcat.__module__ = "__main__"
 
 
+@pytest.mark.slow
 def test_fusions_registered_by_the_caller_reach_the_workers(small_av_digits):
     data = small_av_digits(120, 40, 40)
     options = dict(seeds=[0], epochs=1, robustness=False, verbose=0, figures=False,
@@ -84,6 +106,7 @@ print(list(run_in_workers(operator.sub, (10,), [(1,), (2,)], 2)))
 """
 
 
+@pytest.mark.slow
 def test_a_script_without_a_main_guard_runs_once(tmp_path):
     import subprocess
     import sys

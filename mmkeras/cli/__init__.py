@@ -37,6 +37,13 @@ def main(argv=None):
         tf_logging.import_tensorflow_quietly()  # before a command loads the library
         tf_logging.quiet_python_loggers()
         return COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        # Ctrl-C: one line, no traceback; a study says how to resume.
+        out = getattr(args, "out", None) if args.command == "compare" else None
+        resume = (f"; the finished runs are kept in {out}/, and the same command resumes the "
+                  "study" if out else "")
+        print(f"{parser.prog}: interrupted{resume}", file=sys.stderr)
+        return 130
     except user_errors() as err:
         if debug:
             raise

@@ -41,14 +41,15 @@ def compare(args):
         check_fusions(args.fusions)
     executor = check_executor(args)
     data = load_data(args)
-    out = args.out or os.path.join("mmkeras-results", data.name)
+    out = args.out = args.out or os.path.join("mmkeras-results", data.name)
     check_output_dir(out)
     print(f"Comparing fusions on {data!r} ({args.preset} preset) on "
           f"{format_device_summary()}; results in {out}/", flush=True)
     _, summary = compare(data, fusions=args.fusions, seeds=args.seeds, epochs=args.epochs,
                          preset=args.preset, out=out, cv_folds=args.cv,
                          robustness=not args.no_robustness, save_models=not args.no_models,
-                         bucketing=not args.no_bucketing, tune=args.tune, **executor)
+                         bucketing=not args.no_bucketing, tune=args.tune,
+                         train_limit=args.train_limit, **executor)
     print()
     print(markdown_table(summary))
     kept = "" if args.no_models else f", the trained models in {out}/models/"

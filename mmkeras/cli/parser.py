@@ -123,6 +123,8 @@ def _add_compare(sub):
     p.add_argument("--epochs", type=positive_int)
     p.add_argument("--preset", choices=["quick", "full"], default="quick")
     p.add_argument("--cv", type=folds, help="k-fold cross-validation instead of the fixed split")
+    p.add_argument("--train-limit", type=positive_int, metavar="N",
+                   help="train on N samples of the training split (a quick look)")
     p.add_argument("--no-robustness", action="store_true")
     p.add_argument("--no-models", action="store_true", help="do not keep the trained models")
     p.add_argument("--no-bucketing", action="store_true",

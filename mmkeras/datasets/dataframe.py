@@ -16,9 +16,10 @@ from mmkeras.datasets.splits import stratified_split
 from mmkeras.preprocessing import audio as audio_lib
 from mmkeras.preprocessing.audio_converter import AudioConverter
 from mmkeras.preprocessing.converter import is_missing
+from mmkeras.preprocessing.image import COLORS
 from mmkeras.preprocessing.image_converter import ImageConverter
 from mmkeras.preprocessing.preprocessor import Preprocessor
-from mmkeras.preprocessing.text import Vocabulary, tokenize
+from mmkeras.preprocessing.text import TOKENIZERS, Vocabulary, tokenize
 from mmkeras.preprocessing.text_tokenizer import TextTokenizer
 from mmkeras.utils import validation
 
@@ -59,7 +60,9 @@ def from_dataframe(table, label="label", image=None, text=None, audio=None, *,
             or `{"train": t, "validation": t, "test": t}` separate tables
             (they share one vocabulary and one class list).
         label: Column of class labels (any values; empty cells are errors).
-        image, text, audio: Column names of the modalities present.
+        image: Column of image paths, if the table has images.
+        text: Column of texts, if it has texts.
+        audio: Column of audio paths, if it has audio.
         split: A column name whose values are `train` / `validation` /
             `test`, or fractions `(train, validation, test)`: a stratified,
             seeded split. Ignored with separate tables.
@@ -97,9 +100,10 @@ def from_dataframe(table, label="label", image=None, text=None, audio=None, *,
     results, summary = mmkeras.experiments.compare(data, out="my-study")
     ```
     """
-    validation.check_choice("missing", missing, MISSING)
-    validation.check_choice("on_error", on_error, ON_ERROR)
-    validation.check_choice("audio_features", audio_features, audio_lib.FEATURES)
+    settings = _check_options(missing=missing, on_error=on_error, image_size=image_size,
+                              color=color, sequence_length=sequence_length, tokenizer=tokenizer,
+                              audio_features=audio_features, sample_rate=sample_rate,
+                              max_frames=max_frames, vocabulary=vocabulary)
     columns = {m: c for m, c in (("image", image), ("text", text), ("audio", audio)) if c}
     if not columns:
         raise ValueError("Name at least one modality column: image=, text= or audio=. "
@@ -111,30 +115,46 @@ def from_dataframe(table, label="label", image=None, text=None, audio=None, *,
     labels = _read_labels(table, label, issues)
     absent = _find_missing(table, columns, missing, issues, tokenizer)
     _check_files_exist(table, columns, absent, base_dir, issues)
+    # Files are decoded before the split: a corrupt file is reported before a split error.
+    decoded = _decode_files(table, columns, absent, base_dir, settings, issues)
     splits = _assign_splits(table, given_split if given_split is not None else split, labels,
                             issues, seed)
     class_names = _class_names(labels, class_names, issues)
-    keep = issues.rows_left(len(table))
-    _check_training_classes(labels, splits, keep)
-    settings = dict(image_size=image_size, color=color, sequence_length=sequence_length,
-                    tokenizer=tokenizer, audio_features=audio_features,
-                    sample_rate=sample_rate, max_frames=max_frames, vocabulary=vocabulary)
-    converters = _converters(table, columns, keep, splits, absent, base_dir, settings)
-    preprocessor = Preprocessor(converters, class_names, {**columns, "label": label},
-                                dataset=name)
-    values = {m: [None if absent[m][r] else table[c].iloc[r] for r in keep]
-              for m, c in columns.items()}
-    x, missing_flags, failures = preprocessor(values, base_dir=base_dir, on_error="collect")
-    for i, reason in failures.items():
-        issues.bad(int(keep[i]), reason)
-    good = np.array([i for i in range(len(keep)) if i not in failures], dtype="int64")
-    rows = keep[good]
+    rows = issues.rows_left(len(table))
+    _check_training_classes(labels, splits, rows)
+    if "text" in columns:
+        decoded["text"] = _encode_texts(table, columns["text"], absent["text"], rows, splits,
+                                        settings)
+    preprocessor = Preprocessor({m: decoded[m][0] for m in columns}, class_names,
+                                {**columns, "label": label}, dataset=name)
+    x, flags = {}, {}
+    for modality, (_, arrays, missing_flags, decoded_rows) in decoded.items():
+        at = np.searchsorted(decoded_rows, rows)
+        x[modality], flags[modality] = arrays[at], missing_flags[at]
     ids = _ids(table, id, columns, base_dir)[rows]
     y = np.array([class_names.index(labels[r]) for r in rows], dtype="int32")
-    x = {m: v[good] for m, v in x.items()}
-    flags = {m: v[good] for m, v in missing_flags.items()}
     return _dataset(name, x, y, ids, flags, splits[rows], class_names, preprocessor, issues,
                     len(table))
+
+
+def _check_options(**options):
+    """The reading options checked before anything is read: a bad value is reported
+    before any problem of the table."""
+    validation.check_choice("missing", options["missing"], MISSING)
+    validation.check_choice("on_error", options["on_error"], ON_ERROR)
+    validation.check_choice("audio_features", options["audio_features"], audio_lib.FEATURES)
+    validation.check_choice("tokenizer", options["tokenizer"], TOKENIZERS)
+    if options["color"] is not None:
+        validation.check_choice("color", options["color"], COLORS)
+    if options["image_size"] is not None:
+        size = validation.check_positive_ints("image_size", options["image_size"])
+        if len(size) != 2:
+            raise ValueError("`image_size` must be (height, width). "
+                             f"Received: image_size={options['image_size']!r}")
+    for name in ("sequence_length", "max_frames"):
+        validation.check_positive_int(name, options[name], allow_none=True)
+    validation.check_positive_int("sample_rate", options["sample_rate"])
+    return options
 
 
 def from_folder(folder, split=(0.8, 0.1, 0.1), **kwargs):
@@ -343,32 +363,48 @@ def _check_training_classes(labels, splits, rows):
                          f"Received: {detail}")
 
 
-def _converters(table, columns, rows, splits, absent, base_dir, settings):
-    """The preprocessor's converter per modality, settled on the table (vocabulary on train)."""
-    converters = {}
-    train = [r for r in rows if splits[r] == "train"]
-    for modality, column in columns.items():
-        present = [r for r in rows if not absent[modality][r]]
+def _decode_files(table, columns, absent, base_dir, settings, issues):
+    """`{modality: (converter, arrays, missing flags, rows)}` for the image and audio
+    columns, decoded in parallel for the rows left; a file that cannot be decoded is a bad
+    row (raised, or skipped and listed)."""
+    rows = issues.rows_left(len(table))
+    decoded = {}
+    for modality in ("image", "audio"):
+        if modality not in columns:
+            continue
+        column = columns[modality]
         if modality == "image":
-            paths = [_resolve(table[column].iloc[r], base_dir) for r in present]
-            converters[modality] = ImageConverter(*_image_size_and_color(
+            paths = [_resolve(table[column].iloc[r], base_dir) for r in rows
+                     if not absent[modality][r]]
+            converter = ImageConverter(*_image_size_and_color(
                 paths, settings["image_size"], settings["color"]))
-        elif modality == "text":
-            tokenizer = settings["tokenizer"]
-            tokens = [tokenize(str(table[column].iloc[r]), method=tokenizer)
-                      for r in train if not absent[modality][r]]
-            vocabulary = settings["vocabulary"]
-            if vocabulary is None:
-                vocabulary = Vocabulary.build(tokens)
-            elif not isinstance(vocabulary, Vocabulary):
-                vocabulary = Vocabulary(vocabulary)
-            length = settings["sequence_length"] or max([len(t) for t in tokens] + [1])
-            converters[modality] = TextTokenizer(vocabulary.tokens, int(length), tokenizer)
         else:
-            converters[modality] = AudioConverter(settings["audio_features"],
-                                                  sample_rate=settings["sample_rate"],
-                                                  max_frames=settings["max_frames"])
-    return converters
+            converter = AudioConverter(settings["audio_features"],
+                                       sample_rate=settings["sample_rate"],
+                                       max_frames=settings["max_frames"])
+        values = [None if absent[modality][r] else table[column].iloc[r] for r in rows]
+        arrays, missing, failures = converter(values, base_dir=base_dir, on_error="collect")
+        for i, reason in failures.items():
+            issues.bad(int(rows[i]), f"{modality}: {reason}")
+        decoded[modality] = (converter, arrays, missing, rows)
+    return decoded
+
+
+def _encode_texts(table, column, absent, rows, splits, settings):
+    """`(tokenizer, ids, missing flags, rows)`: the vocabulary built on the training rows."""
+    method = settings["tokenizer"]
+    tokens = [tokenize(str(table[column].iloc[r]), method=method)
+              for r in rows if splits[r] == "train" and not absent[r]]
+    vocabulary = settings["vocabulary"]
+    if vocabulary is None:
+        vocabulary = Vocabulary.build(tokens)
+    elif not isinstance(vocabulary, Vocabulary):
+        vocabulary = Vocabulary(vocabulary)
+    length = settings["sequence_length"] or max([len(t) for t in tokens] + [1])
+    tokenizer = TextTokenizer(vocabulary.tokens, int(length), method)
+    ids, missing, _ = tokenizer([None if absent[r] else str(table[column].iloc[r])
+                                 for r in rows])
+    return tokenizer, ids, missing, rows
 
 
 def _image_size_and_color(paths, image_size, color):

@@ -10,6 +10,8 @@ import dataclasses
 
 import numpy as np
 
+from mmkeras.utils import validation
+
 
 def _check_modalities(modalities, available):
     """`modalities` as a list (one name or several), all of them in `available`."""
@@ -87,8 +89,9 @@ class Split:
                      {t: v[index] for t, v in self.targets.items()})
 
     def take(self, n, seed=0):
-        """A random subset of `n` samples, in their original order (for quick runs)."""
-        n = min(int(n), len(self))
+        """A random subset of `n` samples (all of them if there are fewer), in their
+        original order (for quick runs)."""
+        n = min(validation.check_positive_int("n", n), len(self))
         return self.subset(np.sort(np.random.default_rng(seed).permutation(len(self))[:n]))
 
     @staticmethod

@@ -3,6 +3,7 @@
 import numpy as np
 
 from mmkeras.datasets import bucketing as bucketing_lib
+from mmkeras.utils import validation
 
 
 def to_tf_dataset(split, batch_size=32, shuffle=False, modalities=None, augment=None,
@@ -64,8 +65,7 @@ def to_tf_dataset(split, batch_size=32, shuffle=False, modalities=None, augment=
                 f"`augment` names modalities not in the data. Received: {unknown}; "
                 f"available: {sorted(split.x)}"
             )
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"`batch_size` must be a positive integer. Received: {batch_size!r}")
+    batch_size = validation.check_positive_int("batch_size", batch_size)
     x = {k: np.asarray(v) for k, v in split.x.items()}
     y = np.asarray(split.y)
     variable = bucketing_lib.check_bucketing(bucketing, x)

@@ -34,7 +34,8 @@ def distillation_loss(y_true, student_probabilities, teacher_probabilities, alph
 
     Args:
         y_true: Integer labels, shape `(batch,)`.
-        student_probabilities, teacher_probabilities: `(batch, classes)`.
+        student_probabilities: The student's probabilities, `(batch, classes)`.
+        teacher_probabilities: The teacher's probabilities, `(batch, classes)`.
         alpha: Weight of the label loss, in [0, 1].
         temperature: Softening temperature T > 0.
 

@@ -50,7 +50,7 @@ __all__ = [
 
 def __getattr__(name):
     if name == "standard_encoders":  # moved to mmkeras.encoders in 0.2
-        from mmkeras import _moved
+        from mmkeras import moved_modules
 
-        return _moved.load("mmkeras.experiments.standard_encoders").standard_encoders
+        return moved_modules.load("mmkeras.experiments.standard_encoders").standard_encoders
     raise AttributeError(f"module 'mmkeras.experiments' has no attribute {name!r}")

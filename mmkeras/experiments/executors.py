@@ -10,7 +10,7 @@ does), to train the trials of tuned runs side by side.
 
 import warnings
 
-from mmkeras.experiments.workers import resolve_workers, run_in_workers
+from mmkeras.experiments.workers import resolve_workers, run_in_workers, threads_per_worker
 from mmkeras.utils import validation
 
 EXECUTORS = ("local", "ray")
@@ -60,10 +60,13 @@ def worker_processes(workers, fusions):
     entries = {name: FUSIONS[name] for name in fusions}
 
     def execute(function, shared, tasks):
-        if len(tasks) < 2:
-            return in_process(function, shared, tasks)
-        return run_in_workers(function, shared, tasks, min(workers, len(tasks)),
-                              setup=(register_fusions, entries))
+        if not tasks:
+            return iter(())
+        # Even one run goes to a worker with the same threads as the study's other runs:
+        # in this process it would compute with all the cores and round differently.
+        return run_in_workers(function, shared, tasks, max(1, min(workers, len(tasks))),
+                              setup=(register_fusions, entries),
+                              threads=threads_per_worker(workers))
 
     return execute
 

@@ -137,17 +137,27 @@ def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-def dataset_fingerprint(data):
-    """A short hash of a dataset's arrays: equal data, equal fingerprint."""
+def dataset_fingerprint(data, exact=False):
+    """A short hash of a dataset's arrays: equal data, equal fingerprint.
+
+    Integer arrays (labels, token ids) are hashed byte for byte; a float
+    array by its shape, mean and standard deviation to 4 significant digits:
+    a loader that computes (a PCA, MFCCs) gives the same numbers up to the
+    last bits on another CPU type, and the same study must resume there.
+    `exact=True` hashes every byte (mmkeras 0.1's fingerprint, no prefix).
+    """
     digest = hashlib.sha1()
     for split_name in sorted(data.splits):
         split = data.splits[split_name]
         for name in sorted(split.x) + [None]:
             array = np.asarray(split.y if name is None else split.x[name])
             digest.update(f"{split_name}/{name}/{array.shape}/{array.dtype}".encode())
-            if array.dtype != object:
+            if array.dtype.kind == "f" and not exact:
+                stats = array.astype("float64")
+                digest.update(f"{stats.mean():.4g}/{stats.std():.4g}".encode())
+            elif array.dtype != object:
                 digest.update(np.ascontiguousarray(array).tobytes())
-    return digest.hexdigest()[:16]
+    return ("" if exact else "s4-") + digest.hexdigest()[:16]
 
 
 def study_settings(data, **settings):
@@ -176,13 +186,16 @@ class ResultStore:
             `out/settings.json`; later, a different dict raises
             `StudySettingsError` naming each setting that differs, so runs of
             two different studies are never mixed.
+        data: The study's dataset, to recognise the data of a folder that
+            mmkeras 0.1 fingerprinted byte for byte (its settings are then
+            updated to today's fingerprint).
 
     Attributes:
         damaged: Run keys found damaged on disk (they are run again).
     """
 
-    def __init__(self, out=None, settings=None):
-        self.out = out
+    def __init__(self, out=None, settings=None, data=None):
+        self.out, self.data = out, data
         self.settings = None if settings is None else _normalise(settings)
         self.records = {}  # run key -> record, in the order the runs finished
         self.damaged = []
@@ -267,6 +280,9 @@ class ResultStore:
                 f"The settings file of this study cannot be read: {err}. Received: "
                 f"file={path!r}. Restore it, or use a new output folder (--out) "
                 "for a new study.") from err
+        if self._legacy_fingerprint_matches(stored):
+            stored = {**stored, "data_fingerprint": self.settings["data_fingerprint"]}
+            write_atomic(path, json.dumps(stored, indent=1, sort_keys=True) + "\n")
         differences = [
             f"{key}: {_show(stored.get(key, '<unset>'))} before, now "
             f"{_show(self.settings.get(key, '<unset>'))}"
@@ -279,6 +295,13 @@ class ResultStore:
                 + ". Use a new output folder (--out / out=) for the new settings, or the "
                 "same settings to resume this study.")
         return True
+
+    def _legacy_fingerprint_matches(self, stored):
+        """A folder of mmkeras 0.1 holds the exact-bytes fingerprint of the same data."""
+        old = stored.get("data_fingerprint")
+        return (self.data is not None and isinstance(old, str) and "-" not in old
+                and old != self.settings.get("data_fingerprint")
+                and old == dataset_fingerprint(self.data, exact=True))
 
     # ---- records -------------------------------------------------------------------------
 

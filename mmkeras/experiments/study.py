@@ -85,7 +85,8 @@ class Study:
         if settings.tune:
             recorded["tune"] = settings.tune
         # Settings that change results: a folder holding another study is refused.
-        self.store = ResultStore(settings.out, settings=study_settings(data, **recorded))
+        self.store = ResultStore(settings.out, settings=study_settings(data, **recorded),
+                                 data=data)
         self.plan = runs_lib.plan(data, fusions, seeds, cv_folds, baselines, train_limit)
         self.fusions = sorted({spec.fusion for spec, _, _ in self.plan})
 

@@ -46,7 +46,12 @@ def resolve_workers(workers):
     return check_positive_int("workers", workers)
 
 
-def run_in_workers(function, shared, tasks, workers, setup=None):
+def threads_per_worker(workers):
+    """The threads each of `workers` processes computes with: its share of the cores."""
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
+def run_in_workers(function, shared, tasks, workers, setup=None, threads=None):
     """Yields `function(*shared, *task)` for each task, in the order of `tasks`.
 
     Args:
@@ -55,11 +60,15 @@ def run_in_workers(function, shared, tasks, workers, setup=None):
         shared: Arguments every run shares (e.g. the dataset), sent to each
             worker once.
         tasks: A list of argument tuples, one per run.
-        workers: Worker processes; each gets `cpu_count // workers` threads.
+        workers: Worker processes.
         setup: `(function, *args)` each worker calls once before its first
             run (e.g. registering the caller's own fusions).
+        threads: Threads per worker (default `threads_per_worker(workers)`).
+            A study passes the share of its configured worker count, so that
+            a run computes with the same threads however many runs are left
+            (a run re-run alone gives the numbers of the run it replaces).
     """
-    threads = max(1, (os.cpu_count() or 1) // workers)
+    threads = threads or threads_per_worker(workers)
     # spawn: a fresh interpreter, never a fork of a process TensorFlow already runs threads in.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,

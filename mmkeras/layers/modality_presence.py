@@ -11,10 +11,8 @@ class ModalityPresence(keras.layers.Layer):
     has no frames), so `present = any(x != 0)` over every axis but the batch.
     `ModalityDropout` takes these flags to treat such samples as it treats a
     dropped modality, so a model trained with modality dropout knows, sample
-    by sample, that a modality is missing from the data.
-
-    Args:
-        **kwargs: Standard layer keyword arguments.
+    by sample, that a modality is missing from the data. The layer takes the
+    standard layer keyword arguments only.
 
     Example:
 

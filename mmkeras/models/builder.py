@@ -21,6 +21,8 @@ from mmkeras.utils import layer_names, validation
 # Early fusion reads image feature maps as tokens; larger maps are average
 # pooled down to at most this many positions so the joint attention stays cheap.
 MAX_IMAGE_TOKENS = 64
+# What replaces a dropped modality's embedding (`ModalityDropout`).
+MISSING = ("zeros", "learned")
 
 
 def build_model(encoders, fusion="concat", num_classes=2, *, binary=False,
@@ -77,7 +79,7 @@ def build_model(encoders, fusion="concat", num_classes=2, *, binary=False,
     model.fit({"image": x_image, "audio": x_audio}, y, epochs=5)
     ```
     """
-    _check_encoders(encoders)
+    check_encoders(encoders)
     num_classes = check_num_classes(num_classes, binary)
     head_units, dropout = check_head_arguments(head_units, dropout, units_name="head_units")
     modality_dropout = validation.check_rate("modality_dropout", modality_dropout)
@@ -89,7 +91,7 @@ def build_model(encoders, fusion="concat", num_classes=2, *, binary=False,
     head_kwargs = dict(num_classes=num_classes, binary=binary, units=tuple(head_units),
                        dropout=dropout)
     if fusion_layer.fusion_level == "decision":
-        inputs, embeddings, _ = _fusion_inputs(encoders, fusion_layer, modality_dropout, missing)
+        inputs, embeddings, _ = modality_inputs(encoders, fusion_layer, modality_dropout, missing)
         logits = [classification_head(**head_kwargs, output="logits",
                                       name=layer_names.head_name(m))(h)
                   for m, h in zip(encoders, embeddings)]
@@ -130,7 +132,7 @@ def build_backbone(encoders, fusion="concat", *, modality_dropout=0.0, missing="
     >>> backbone.output.shape
     (None, 8)
     """
-    _check_encoders(encoders)
+    check_encoders(encoders)
     encoders = {m: encoders[m] for m in sorted(encoders)}
     fusion_layer = fusion_lib.get(fusion).for_modalities(list(encoders))
     if fusion_layer.fusion_level == "decision":
@@ -138,21 +140,28 @@ def build_backbone(encoders, fusion="concat", *, modality_dropout=0.0, missing="
             "A decision-level fusion combines per-modality predictions and has no fused "
             "representation: use build_model. Received: "
             f"fusion={fusion_lib.name_of(fusion_layer)!r}")
-    inputs, features, masks = _fusion_inputs(encoders, fusion_layer, modality_dropout, missing)
+    inputs, features, masks = modality_inputs(encoders, fusion_layer, modality_dropout, missing)
     fused = fusion_layer(features) if masks is None else fusion_layer(features, mask=masks)
     if name is None:
         name = f"{fusion_lib.name_of(fusion_layer)}_backbone"
     return keras.Model(inputs, fused, name=name)
 
 
-def _fusion_inputs(encoders, fusion_layer, modality_dropout, missing):
-    """The model's inputs and what the fusion receives: `(inputs, tensors, masks)`."""
+def modality_inputs(encoders, fusion_layer, modality_dropout, missing):
+    """The model's inputs and what the fusion receives: `(inputs, tensors, masks)`.
+
+    One `keras.Input` per modality (named after it), and each encoder's output
+    at the fusion's level: stem tokens (early), sequences with their padding
+    masks (sequence) or embeddings (feature, decision), after
+    `ModalityDropout` when `modality_dropout` > 0.
+    """
     level = fusion_layer.fusion_level
     if modality_dropout and level in ("early", "sequence"):
         raise ValueError(
             f"modality_dropout works on embeddings, before feature- or decision-level "
             f"fusion. Received: fusion={fusion_lib.name_of(fusion_layer)!r} (level {level!r})"
         )
+    check_missing(missing, modality_dropout)
     inputs = {}
     for modality, encoder in encoders.items():
         spec = encoder.inputs[0]
@@ -162,6 +171,19 @@ def _fusion_inputs(encoders, fusion_layer, modality_dropout, missing):
     if modality_dropout:
         tensors = drop_modalities(inputs, tensors, modality_dropout, missing)
     return inputs, tensors, masks
+
+
+def check_missing(missing, modality_dropout):
+    """`missing` is one of `MISSING`, and means something: with `modality_dropout=0`
+    nothing is dropped, so only the default `"zeros"` is accepted."""
+    validation.check_choice("missing", missing, MISSING)
+    if missing != "zeros" and not modality_dropout:
+        raise ValueError(
+            "`missing` says what replaces a modality dropped by modality dropout, and "
+            "modality_dropout is 0: nothing would be dropped. Received: "
+            f"missing={missing!r}, modality_dropout={modality_dropout!r}; give "
+            "modality_dropout > 0 (e.g. 0.3) or leave missing='zeros'")
+    return missing
 
 
 def drop_modalities(inputs, embeddings, rate, missing="zeros"):
@@ -224,7 +246,9 @@ def _compile(model, optimizer, binary, steps_per_execution=1):
     )
 
 
-def _check_encoders(encoders):
+def check_encoders(encoders):
+    """Raises unless `encoders` is a non-empty dict of one-input, one-embedding models
+    keyed by identifiers (they name the model's inputs)."""
     if not isinstance(encoders, dict):
         raise TypeError(
             "`encoders` must be a dict {modality name: encoder model}. "

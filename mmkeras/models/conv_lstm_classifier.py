@@ -40,8 +40,8 @@ def conv_lstm_classifier(image_shape=(224, 224, 3), sequence_length=100, vocab_s
     tensors its `extract_features` returns (`AttributeError: 'KerasTensor'
     object has no attribute 'output'`), and 002 feeds one `Input((None,))`
     to both a Conv2D and an Embedding (`ValueError: ... expected min_ndim=4,
-    found ndim=2`). The README's "The source articles" section lists every
-    snippet, what it raises and the fix.
+    found ndim=2`). The documentation's page on the articles (`docs/articles.md`)
+    lists every snippet, what it raises and the fix.
 
     Args:
         image_shape: Image input shape (224, 224, 3).

@@ -29,13 +29,19 @@ def load_audio(path, sr=SAMPLE_RATE):
         ValueError: naming the path, if it cannot be decoded.
     """
     import os
+    import warnings
 
     import librosa
 
     if not os.path.isfile(path):
         raise FileNotFoundError(f"Audio file not found. Received: path={str(path)!r}")
     try:
-        wave, rate = librosa.load(path, sr=sr, mono=True)
+        with warnings.catch_warnings():
+            # librosa warns when soundfile cannot read a file and it falls back to
+            # audioread; a file neither reads is reported below, naming it.
+            warnings.filterwarnings("ignore", message="PySoundFile failed")
+            warnings.filterwarnings("ignore", category=FutureWarning, module="librosa")
+            wave, rate = librosa.load(path, sr=sr, mono=True)
     except Exception as err:
         raise ValueError(f"Could not decode audio file {str(path)!r}: {err}") from err
     if wave.size == 0:

@@ -54,6 +54,9 @@ class Converter:
         """`(samples, ...)` from one array per sample, `None` where missing."""
         raise NotImplementedError
 
+    # Whether a value is a file path (joined to `base_dir`) or the data itself.
+    reads_files = True
+
     @property
     def input_shape(self):
         """The model input shape without the batch axis (`None` = variable)."""
@@ -78,7 +81,9 @@ class Converter:
             if is_missing(value):
                 return None, None
             try:
-                return self.read(resolve_path(value, base_dir)), None
+                if self.reads_files:
+                    value = resolve_path(value, base_dir)
+                return self.read(value), None
             except (OSError, ValueError) as err:
                 if on_error == "raise":
                     raise

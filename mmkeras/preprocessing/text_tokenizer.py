@@ -32,6 +32,8 @@ class TextTokenizer(Converter):
     [False, False, True]
     """
 
+    reads_files = False  # a text is the data, never a path to join to `base_dir`
+
     def __init__(self, vocabulary, sequence_length, method="regexp"):
         self.vocabulary = Vocabulary(list(vocabulary))
         self.sequence_length = validation.check_positive_int("sequence_length", sequence_length)

@@ -3,7 +3,7 @@
 import keras
 from keras import layers
 
-from mmkeras.models.builder import _check_encoders, make_optimizer
+from mmkeras.models.builder import check_encoders, make_optimizer
 from mmkeras.tasks.contrastive_loss import ContrastiveLoss
 from mmkeras.tasks.similarity_logits import SimilarityLogits
 from mmkeras.utils import layer_names, validation
@@ -63,7 +63,7 @@ def build_dual_encoder(encoders, embedding_dim=64, temperature=0.07, max_scale=1
     >>> embedding_model(model, "image").output.shape
     (None, 8)
     """
-    _check_encoders(encoders)
+    check_encoders(encoders)
     if len(encoders) != 2:
         raise ValueError("A dual encoder matches exactly two modalities. "
                          f"Received: encoders for {sorted(encoders)}")

@@ -16,11 +16,12 @@ from keras import ops
 
 from mmkeras import fusion as fusion_lib
 from mmkeras.models.builder import (
-    _check_encoders,
-    _fusion_inputs,
     build_backbone,
+    check_encoders,
+    check_missing,
     drop_modalities,
     make_optimizer,
+    modality_inputs,
 )
 from mmkeras.models.head import check_head_arguments, classification_head
 from mmkeras.utils import validation
@@ -82,9 +83,13 @@ def build_multitask_model(encoders, tasks, fusion="concat", *, loss_weights=None
         loss_weights: `{task: weight}`; missing tasks weigh 1.
         auxiliary_heads: `False`, `True`/`"joint"` or `"probe"`.
         auxiliary_weight: Loss weight `w_aux` of each auxiliary head.
-        head_units, dropout, modality_dropout, missing, optimizer,
-            learning_rate: as in `build_model`. The auxiliary heads see the
+        head_units: As in `build_model`.
+        dropout: As in `build_model`.
+        modality_dropout: As in `build_model`. The auxiliary heads see the
             embeddings before modality dropout.
+        missing: As in `build_model`.
+        optimizer: As in `build_model`.
+        learning_rate: As in `build_model`.
         compile: Compile with sparse cross-entropy and accuracy per output.
         name: Model name; default `"<fusion>_multitask"`.
 
@@ -103,7 +108,7 @@ def build_multitask_model(encoders, tasks, fusion="concat", *, loss_weights=None
     >>> sorted(model.output)
     ['audio_aux', 'digit', 'image_aux', 'parity']
     """
-    _check_encoders(encoders)
+    check_encoders(encoders)
     tasks = _check_tasks(tasks, encoders)
     mode = _check_auxiliary(auxiliary_heads)
     units, dropout = check_head_arguments(head_units, dropout, units_name="head_units")
@@ -192,7 +197,8 @@ def single_output(model, output):
 
 def _feature_trunk(encoders, fusion_layer, modality_dropout, missing):
     """`(inputs, fused, embeddings)`: embeddings taken before modality dropout."""
-    inputs, embeddings, _ = _fusion_inputs(encoders, fusion_layer, 0.0, missing)
+    check_missing(missing, modality_dropout)
+    inputs, embeddings, _ = modality_inputs(encoders, fusion_layer, 0.0, "zeros")
     tensors = embeddings
     if modality_dropout:  # the same layers as build_model's, so robustness tests find them
         tensors = drop_modalities(inputs, embeddings, modality_dropout, missing)
@@ -218,9 +224,10 @@ def _check_auxiliary(auxiliary_heads):
         return None
     if auxiliary_heads is True:
         return "joint"
-    if isinstance(auxiliary_heads, (int, float)) and not isinstance(auxiliary_heads, bool):
-        auxiliary_heads = repr(auxiliary_heads)  # 1 == True: only the bools themselves
-    return validation.check_choice("auxiliary_heads", auxiliary_heads, AUXILIARY_MODES)
+    if not isinstance(auxiliary_heads, str) or auxiliary_heads not in AUXILIARY_MODES:
+        raise ValueError("`auxiliary_heads` must be False, True, 'joint' or 'probe'. "
+                         f"Received: auxiliary_heads={auxiliary_heads!r}")
+    return auxiliary_heads
 
 
 def _check_loss_weights(loss_weights, tasks):

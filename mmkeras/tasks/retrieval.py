@@ -6,7 +6,7 @@ import numpy as np
 
 from mmkeras.tasks.dual_encoder import dual_encoder_modalities, embedding_model
 from mmkeras.tasks.matcher import match_probabilities
-from mmkeras.tasks.search_index import _check_k, make_index
+from mmkeras.tasks.search_index import check_k, make_index
 from mmkeras.utils.validation import check_positive_int
 
 
@@ -107,7 +107,7 @@ class Retriever:
             `SearchResults`.
         """
         query = self._check_query(query)
-        k = _check_k(k, len(self))
+        k = check_k(k, len(self))
         if rerank is None:
             scores, rows = self.index.search(self.embed(query), k)
         else:

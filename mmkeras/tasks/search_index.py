@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from mmkeras.utils import validation
+
 INDEXES = ("brute_force", "faiss")
 
 
@@ -35,7 +37,7 @@ class BruteForceIndex:
 
     def search(self, queries, k):
         """`(scores, rows)`, each `(queries, k)`, best first."""
-        k = _check_k(k, len(self))
+        k = check_k(k, len(self))
         scores = self.scores(queries)
         top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
         top_scores = np.take_along_axis(scores, top, axis=1)
@@ -74,7 +76,7 @@ class FaissIndex:
 
     def search(self, queries, k):
         """`(scores, rows)`, each `(queries, k)`, best first."""
-        k = _check_k(k, len(self))
+        k = check_k(k, len(self))
         scores, rows = self.index.search(
             _as_matrix("queries", queries, self.embeddings.shape[1]), k)
         return scores, rows.astype("int64")
@@ -107,9 +109,9 @@ def _as_matrix(name, values, width=None):
     return values
 
 
-def _check_k(k, size):
-    if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
-        raise ValueError(f"`k` must be a positive integer. Received: k={k!r}")
+def check_k(k, size):
+    """`k` as an `int` from 1 to the gallery's `size`."""
+    k = validation.check_positive_int("k", k)
     if k > size:
         raise ValueError(f"`k` is larger than the gallery. Received: k={k} for a gallery of "
                          f"{size} items")

@@ -72,8 +72,9 @@ class OGMGE(keras.Model):
     `k_m` (not of its changes nor of the noise).
 
     Args:
-        inputs, outputs: As for a functional `keras.Model` (e.g.
+        inputs: As for a functional `keras.Model` (e.g.
             `OGMGE(model.input, model.output)` to retrain `model`'s layers).
+        outputs: As for a functional `keras.Model`.
         alpha: Modulation strength `α` (the paper uses 0.1–0.8).
         generalisation_enhancement: Add the Gaussian noise `ε`.
         task: The output whose labels score the modalities; default the

@@ -55,10 +55,16 @@ def pretrain_encoders(encoders, train, validation=None, num_classes=None, *, epo
 
     Args:
         encoders: `{modality: encoder}` (trained in place).
-        train, validation: `mmkeras.datasets.Split`s holding the modalities.
+        train: A `mmkeras.datasets.Split` holding the modalities.
+        validation: The same for validation (optional).
         num_classes: Classes of the labels; default `max(label) + 1`.
-        epochs, patience, batch_size, seed, verbose: As in `fit_model`.
-        learning_rate, dropout: Of the unimodal models.
+        epochs: As in `fit_model`.
+        patience: As in `fit_model`.
+        batch_size: As in `fit_model`.
+        learning_rate: Of the unimodal models.
+        dropout: Of the unimodal models.
+        seed: As in `fit_model`.
+        verbose: As in `fit_model`.
 
     Returns:
         `{modality: trained unimodal model}` (these are the unimodal
@@ -86,12 +92,17 @@ def fit_frozen_then_fine_tune(model, train, validation=None, *, epochs=10, patie
     Args:
         model: A compiled single-output model from `build_model` whose
             encoders were pretrained (`pretrain_encoders`).
-        train, validation: `Split`s or `(x, y)`.
-        epochs, patience, batch_size, seed, verbose: As in `fit_model`.
+        train: A `Split` or `(x, y)`.
+        validation: The same for validation (optional).
+        epochs: As in `fit_model`.
+        patience: As in `fit_model`.
+        batch_size: As in `fit_model`.
         learning_rate: Adam's rate for the frozen stage.
         fine_tune_epochs: Epochs with everything trainable afterwards (0: none).
         fine_tune_learning_rate: Adam's rate for fine-tuning (small, so that
             the pretrained encoders are not undone).
+        seed: As in `fit_model`.
+        verbose: As in `fit_model`.
 
     Returns:
         `(history, seconds, epochs run)` summed over both stages.

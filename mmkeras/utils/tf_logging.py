@@ -5,7 +5,9 @@ Importing TensorFlow prints C++ log lines ("oneDNN custom operations are on",
 before Python code can configure logging; `TF_CPP_MIN_LOG_LEVEL=3` does not
 stop all of them. `import mmkeras` therefore imports TensorFlow with the
 process' standard error pointed at /dev/null for those seconds, and gives it
-back at once — an import error is still raised and shown.
+back at once — an import error is still raised and shown. It also sets TensorFlow's Python
+logger to ERROR: its warnings ("... triggered tf.function retracing", seen when a notebook
+builds and predicts with many small models) say nothing a reader can act on.
 
 Set `TF_CPP_MIN_LOG_LEVEL` to 0, 1 or 2 yourself (or `MMKERAS_TF_LOGS=1`, or
 `python -m mmkeras --tf-logs ...`) to see the lines again.
