@@ -23,9 +23,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmkeras import experiments
-from mmkeras.experiments.executors import study_executor
-from mmkeras.fusion import FUSIONS, ConcatFusion, register_fusion
+# Every test here needs Ray (`pip install "mmkeras[ray]"`, in the `test` extra).
+pytest.importorskip("ray")
+
+from mmkeras import experiments  # noqa: E402
+from mmkeras.experiments.executors import study_executor  # noqa: E402
+from mmkeras.fusion import FUSIONS, ConcatFusion, register_fusion  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 OPTIONS = dict(seeds=[0], epochs=1, robustness=False, verbose=0, figures=False)
@@ -85,30 +88,16 @@ def test_results_come_in_task_order_and_errors_reach_the_caller(ray_cluster):
     assert ray_cluster.is_initialized()  # a Ray started by the caller is left running
 
 
-def test_a_ray_study_equals_a_one_process_study_and_writes_the_same_files(ray_cluster, small,
-                                                                          tmp_path):
-    local, ray_out = tmp_path / "local", tmp_path / "ray"
-    options = dict(fusions=["concat", "late"], **OPTIONS)
-    alone, _ = experiments.compare(small, out=str(local), **options)
-    spread, _ = experiments.compare(small, out=str(ray_out), executor="ray", **options)
-    assert files_under(local) == files_under(ray_out)
-    # Plan order in the result store, the same numbers (README: up to a sample or two).
-    stored = (ray_out / "runs.jsonl").read_text(encoding="utf-8").splitlines()
-    assert [json.loads(line)["row"]["run"] for line in stored] == list(alone["run"])
-    pd.testing.assert_frame_equal(spread.drop(columns=TIMINGS), alone.drop(columns=TIMINGS),
-                                  atol=0.05, check_exact=False)
-    for name in ("runs/av_digits_concat_seed=0_fold=0/confusion_matrix.csv",
-                 "models/av_digits_late_seed=0_fold=0.keras"):
-        assert (ray_out / name).stat().st_size > 0
-    assert (ray_out / "settings.json").read_text() == (local / "settings.json").read_text()
-    # Finished: read back, nothing trained again; the local executor resumes it as well.
-    again, _ = experiments.compare(small, out=str(ray_out), executor="ray", **options)
-    pd.testing.assert_frame_equal(again, spread)
-    more, _ = experiments.compare(small, out=str(ray_out), **{**options, "seeds": [0, 1]})
-    assert len(more) == 8 and more.iloc[:4].equals(spread)
+class _LocalConcat(ConcatFusion):
+    """A fusion as a notebook defines it: its class lives in `__main__`."""
 
 
-def test_a_tuned_ray_study_trains_every_trial_as_a_task(ray_cluster, small):
+_LocalConcat.__module__ = "__main__"
+
+
+def test_a_tuned_ray_study_trains_every_trial_as_a_task(ray_cluster, small, recwarn):
+    """With a fusion defined in `__main__`, which the Ray workers receive (the local
+    executor would fall back to one process)."""
     from mmkeras.experiments.ray_executor import RayExecutor
 
     class Counting(RayExecutor):
@@ -116,11 +105,18 @@ def test_a_tuned_ray_study_trains_every_trial_as_a_task(ray_cluster, small):
             self.trials = [len(part_tasks) for _, part_tasks in parts]
             return super().fan_in(function, shared, tasks, parts)
 
-    options = dict(fusions=["gated"], baselines=False, tune=2, batch_size=32, **OPTIONS)
-    alone, _ = experiments.compare(small, **options)
-    executor = Counting(fusions=["gated"])
-    spread, _ = experiments.compare(small, executor=executor, **options)
+    register_fusion("local_concat_ray", _LocalConcat)
+    try:
+        options = dict(fusions=["local_concat_ray"], baselines=False, tune=2, batch_size=32,
+                       **OPTIONS)
+        alone, _ = experiments.compare(small, **options)
+        executor = Counting(fusions=["local_concat_ray"])
+        spread, _ = experiments.compare(small, executor=executor, **options)
+    finally:
+        FUSIONS.pop("local_concat_ray", None)
     assert executor.trials == [2]  # the budget, each trial a task
+    assert list(spread["model"]) == ["local_concat_ray"]
+    assert not [w for w in recwarn if "__main__" in str(w.message)]
     # The same trials, the same scores, the same choice, the same retrained model.
     assert spread["hyperparameters"].tolist() == alone["hyperparameters"].tolist()
     assert set(json.loads(spread["hyperparameters"].iloc[0])) == {"learning_rate", "dropout",
@@ -128,6 +124,7 @@ def test_a_tuned_ray_study_trains_every_trial_as_a_task(ray_cluster, small):
     np.testing.assert_allclose(spread["test_accuracy"], alone["test_accuracy"], atol=0.05)
 
 
+@pytest.mark.slow
 def test_an_interrupted_ray_study_resumes(ray_cluster, small, tmp_path, monkeypatch):
     from mmkeras.experiments.study import Study
 
@@ -140,31 +137,13 @@ def test_an_interrupted_ray_study_resumes(ray_cluster, small, tmp_path, monkeypa
         return real(self, *result)
 
     monkeypatch.setattr(Study, "record", interrupted)
-    options = dict(fusions=["concat", "late"], executor="ray", out=out, **OPTIONS)
+    options = dict(fusions=["concat"], executor="ray", out=out, **OPTIONS)
     with pytest.raises(KeyboardInterrupt):
         experiments.compare(small, **options)
     assert list(experiments.ResultStore(out).results()["run"]) == recorded
     monkeypatch.setattr(Study, "record", real)
     results, _ = experiments.compare(small, **options)
-    assert list(results["model"]) == ["image only", "audio only", "concat", "late"]
-
-
-class _LocalConcat(ConcatFusion):
-    """A fusion as a notebook defines it: its class lives in `__main__`."""
-
-
-_LocalConcat.__module__ = "__main__"
-
-
-def test_a_fusion_defined_in_main_reaches_the_ray_workers(ray_cluster, small, recwarn):
-    register_fusion("local_concat_ray", _LocalConcat)
-    try:
-        results, _ = experiments.compare(small, fusions=["local_concat_ray", "sum"],
-                                         executor="ray", baselines=False, **OPTIONS)
-    finally:
-        FUSIONS.pop("local_concat_ray", None)
-    assert list(results["model"]) == ["local_concat_ray", "sum"]
-    assert not [w for w in recwarn if "__main__" in str(w.message)]  # no fallback to 1 process
+    assert list(results["model"]) == ["image only", "audio only", "concat"]
 
 
 def test_the_command_line_on_ray_writes_the_files_of_a_local_study(ray_cluster, small,
@@ -173,15 +152,20 @@ def test_the_command_line_on_ray_writes_the_files_of_a_local_study(ray_cluster, 
     from mmkeras.__main__ import main
 
     monkeypatch.setattr(datasets, "load", lambda name, **kwargs: small)
-    common = ["compare", "--fusions", "concat,late", "--seeds", "0,1", "--epochs", "1",
+    common = ["compare", "--fusions", "concat,late", "--seeds", "0", "--epochs", "1",
               "--no-robustness"]
     assert main(common + ["--executor", "ray", "--out", str(tmp_path / "ray")]) == 0
     assert main(common + ["--workers", "1", "--out", str(tmp_path / "local")]) == 0
     assert files_under(tmp_path / "ray") == files_under(tmp_path / "local")
     ray_results = pd.read_csv(tmp_path / "ray" / "results.csv")
     local_results = pd.read_csv(tmp_path / "local" / "results.csv")
+    # The same numbers (README: up to a sample or two), plan order in the result store.
     pd.testing.assert_frame_equal(ray_results.drop(columns=TIMINGS),
                                   local_results.drop(columns=TIMINGS), atol=0.05)
+    stored = (tmp_path / "ray" / "runs.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["row"]["run"] for line in stored] == list(local_results["run"])
+    assert ((tmp_path / "ray" / "settings.json").read_text()
+            == (tmp_path / "local" / "settings.json").read_text())
 
 
 # ---- processes: a lost node, a killed driver -----------------------------------------------
@@ -236,16 +220,16 @@ from mmkeras import datasets, experiments
 data = datasets.load("av_digits")
 data.splits = {{"train": data.train.take(600), "validation": data.validation.take(100),
                "test": data.test.take(100)}}
-experiments.compare(data, fusions=["concat", "late", "sum"], seeds=[0, 1], epochs={epochs},
+experiments.compare(data, fusions={fusions}, seeds=[0, 1], epochs={epochs},
                     robustness=False, figures=False, out=sys.argv[1], **{executor})
 print("study finished", flush=True)
 """
 
 
-def start_driver(tmp_path, executor, epochs):
+def start_driver(tmp_path, executor, epochs, fusions=("concat", "late", "sum")):
     """The driver of a study, in a session of its own (its id: the driver's pid)."""
     script = tmp_path / "driver.py"
-    script.write_text(DRIVER.format(epochs=epochs, executor=executor))
+    script.write_text(DRIVER.format(epochs=epochs, executor=executor, fusions=list(fusions)))
     return subprocess.Popen([sys.executable, str(script), str(tmp_path / "study")],
                             cwd=tmp_path, env=environment(), start_new_session=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -274,12 +258,10 @@ def test_a_killed_driver_leaves_no_worker_behind(executor, tmp_path):
         driver.wait(30)
         # Within seconds: no worker, and of a local Ray cluster nothing but Ray's two
         # node agents, which first try for 60 s to tell the (dead) cluster that their
-        # raylet died (Ray 2.60), then exit.
+        # raylet died (Ray 2.60), then exit (not waited for here: killed below).
         agents = ("ray::DashboardAgent", "ray::RuntimeEnvAgent")
         assert wait_for(lambda: all(c.startswith(agents) for c in processes_in_session(
             driver.pid).values()), 10), f"left behind: {processes_in_session(driver.pid)}"
-        gone = wait_for(lambda: not processes_in_session(driver.pid), 90, step=1)
-        assert gone, f"left behind: {processes_in_session(driver.pid)}"
     finally:
         driver.kill()
         kill_session(driver.pid)
@@ -320,7 +302,8 @@ def two_nodes():
 @pytest.mark.slow
 def test_a_node_lost_mid_study_loses_no_run(two_nodes, tmp_path):
     address, second, _ = two_nodes
-    driver = start_driver(tmp_path, f"dict(executor='ray', address='{address}')", epochs=3)
+    driver = start_driver(tmp_path, f"dict(executor='ray', address='{address}')", epochs=2,
+                          fusions=["concat"])
     try:
         def training_on_second_node():
             return [p for p, c in processes_in_session(second).items() if is_ray_task(c)]
@@ -335,27 +318,6 @@ def test_a_node_lost_mid_study_loses_no_run(two_nodes, tmp_path):
     assert driver.returncode == 0 and "study finished" in output, output[-3000:]
     stored = (tmp_path / "study" / "runs.jsonl").read_text(encoding="utf-8").splitlines()
     runs = [json.loads(line)["row"]["run"] for line in stored]
-    models = ["image only", "audio only", "concat", "late", "sum"]
+    models = ["image only", "audio only", "concat"]
     # Every run once, in plan order.
     assert runs == [f"av_digits|{m}|seed={s}|fold=0" for s in (0, 1) for m in models]
-
-
-@pytest.mark.slow
-def test_a_killed_driver_leaves_no_task_running_on_a_cluster(two_nodes, tmp_path):
-    address, second, head = two_nodes
-    driver = start_driver(tmp_path, f"dict(executor='ray', address='{address}')", epochs=30)
-
-    def tasks():
-        return [p for s in (head, second) for p, c in processes_in_session(s).items()
-                if is_ray_task(c)]
-
-    try:
-        assert wait_for(lambda: len(tasks()) == 2, 240), driver.stdout.read()
-        os.kill(driver.pid, signal.SIGKILL)
-        driver.wait(30)
-        assert wait_for(lambda: not tasks(), 10), f"still running: {tasks()}"
-    finally:
-        driver.kill()
-        kill_session(driver.pid)
-    # The cluster itself stays up for the next study.
-    assert any("raylet" in c for c in processes_in_session(second).values())
