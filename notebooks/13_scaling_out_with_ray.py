@@ -27,6 +27,7 @@ SEEDS = [0, 1]
 TUNE = 2
 
 # %%
+import json
 import logging
 import pathlib
 import tempfile
@@ -143,7 +144,8 @@ tuned = dict(fusions=["concat"], seeds=[0], epochs=EPOCHS, train_limit=TRAIN_LIM
 start = time.perf_counter()
 tuned_ray, _ = experiments.compare(data, executor="ray", **tuned)
 print(f"{TUNE} trials + the final run on Ray: {time.perf_counter() - start:.0f} s")
-print(tuned_ray[["model", "hyperparameters"]].to_string(index=False))
+chosen = json.loads(tuned_ray["hyperparameters"].iloc[0])  # the exact values, as JSON
+print("chosen:", {k: float(f"{v:.3g}") if isinstance(v, float) else v for k, v in chosen.items()})
 print(f"test accuracy: {tuned_ray['test_accuracy'].iloc[0]:.3f}")
 
 # %% [markdown]
