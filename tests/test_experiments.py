@@ -17,6 +17,15 @@ def small(small_av_digits):
 LEVELS = ["early", "cross_attention", "gated", "late_stacker"]
 
 
+def test_no_fusion_is_a_study_of_the_baselines_alone(small):
+    results, summary = experiments.compare(small, fusions=[], seeds=[0], epochs=1,
+                                           robustness=False, verbose=0, figures=False)
+    assert sorted(results["model"]) == ["audio only", "image only"]
+    assert sorted(summary["model"]) == ["audio only", "image only"]
+    with pytest.raises(ValueError, match=r"Received: fusions=\[\] and baselines=False"):
+        experiments.compare(small, fusions=[], baselines=False, seeds=[0], epochs=1)
+
+
 @pytest.mark.slow
 def test_a_fusion_of_each_level_gives_a_well_formed_table(small, tmp_path):
     assert {mmkeras.fusion.FUSIONS[f][0].fusion_level for f in LEVELS} == set(

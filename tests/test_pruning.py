@@ -78,6 +78,17 @@ def test_stripped_model_round_trips_in_safe_mode(digits, assert_round_trip):
     assert deploy.gzipped_size(stripped) < deploy.gzipped_size(_model(num_classes))
 
 
+def test_gzipped_size_counts_the_weights_not_the_optimizer_state(digits):
+    train, num_classes = digits
+    model = _model(num_classes)
+    model.fit(train.x, train.y, epochs=1, batch_size=64, verbose=0)  # Adam's moments exist
+    copy = keras.models.clone_model(model)  # uncompiled: no optimizer state
+    copy.set_weights(model.get_weights())
+    assert deploy.gzipped_size(model) == deploy.gzipped_size(copy)
+    raw = sum(w.nbytes for w in model.get_weights())
+    assert deploy.gzipped_size(model) < raw * 1.01  # float32 noise barely compresses
+
+
 @pytest.mark.parametrize("bad", [1.0, -0.1, 1.5, "half", True])
 def test_sparsity_outside_the_interval_is_named(bad):
     with pytest.raises(ValueError, match=r"target_sparsity.*\[0, 1\).*Received: target_sparsity="):

@@ -11,8 +11,6 @@ returns a plain copy that saves and loads in safe mode.
 """
 
 import gzip
-import os
-import tempfile
 
 import keras
 import numpy as np
@@ -177,9 +175,22 @@ def strip_pruning(model):
 
 
 def gzipped_size(model):
-    """Bytes of the model's weights file (`.weights.h5`) after gzip: zeros compress."""
-    with tempfile.TemporaryDirectory(prefix="mmkeras-gzip-") as folder:
-        path = os.path.join(folder, "model.weights.h5")
-        model.save_weights(path)
-        with open(path, "rb") as handle:
-            return len(gzip.compress(handle.read(), compresslevel=9))
+    """Bytes of the model's weights after gzip (level 9): zeros compress.
+
+    The weights alone, as the raw bytes of each array in `model.get_weights()`
+    order: not the `.weights.h5` file, which also holds the optimizer's state
+    (Adam's two moments per weight in a trained model, none in a stripped
+    copy) and would make a pruned copy look several times smaller than
+    pruning made it.
+
+    Example:
+
+    >>> import keras, numpy as np
+    >>> dense = keras.Sequential([keras.Input((64,)), keras.layers.Dense(64)])
+    >>> before = gzipped_size(dense)
+    >>> dense.set_weights([np.zeros((64, 64), "float32"), np.zeros(64, "float32")])
+    >>> gzipped_size(dense) < before / 10
+    True
+    """
+    raw = b"".join(np.ascontiguousarray(w).tobytes() for w in model.get_weights())
+    return len(gzip.compress(raw, compresslevel=9))

@@ -36,7 +36,8 @@ def compare(dataset="av_digits", fusions=None, seeds=None, epochs=None, preset="
         dataset: A `MultimodalDataset` — embedded (`datasets.load`) or your
             own files (`datasets.from_dataframe`) — or an embedded dataset's
             name from `mmkeras.datasets.DATASETS`.
-        fusions: Fusion names; default from the preset (all of `FUSIONS`).
+        fusions: Fusion names; default from the preset (all of `FUSIONS`);
+            `[]`: the unimodal baselines alone.
         seeds: Seeds; default from the preset.
         epochs: Maximum epochs per model; default from the preset.
         preset: `"quick"` or `"full"` (see `PRESETS`).
@@ -77,7 +78,8 @@ def compare(dataset="av_digits", fusions=None, seeds=None, epochs=None, preset="
     """
     validation.check_choice("preset", preset, PRESETS)
     defaults = PRESETS[preset]
-    fusions = list(fusions or defaults["fusions"] or sorted(FUSIONS))
+    # `fusions=[]` is a study of the unimodal baselines alone, not "the default fusions".
+    fusions = list(defaults["fusions"] or sorted(FUSIONS)) if fusions is None else list(fusions)
     unknown = [f for f in fusions if f not in FUSIONS]
     if unknown:
         raise ValueError(f"Unknown fusions. Received: {unknown}; expected some of "
@@ -85,6 +87,9 @@ def compare(dataset="av_digits", fusions=None, seeds=None, epochs=None, preset="
     seeds = [validation.check_non_negative_int("seed", s)
              for s in (seeds if seeds is not None else defaults["seeds"])]
     study_options = {k: options.pop(k) for k in STUDY_OPTIONS if k in options}
+    if not fusions and not study_options.get("baselines", True):
+        raise ValueError("Nothing to train: no fusion and no baseline. Received: fusions=[] "
+                         "and baselines=False; name some fusions or keep the baselines.")
     unknown = sorted(set(options) - SETTINGS)
     if unknown:
         raise TypeError(f"compare() got unknown options {unknown}; it takes "

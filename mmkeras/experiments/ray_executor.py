@@ -288,7 +288,17 @@ def _in_order(ray, refs):
 
 
 def _cancel(ray, refs):
-    """Stops the tasks not yet done (a finished one is left as it is)."""
-    for ref in refs:
+    """Stops the tasks not yet done (a finished one is left as it is).
+
+    Not `force=True`: Ray 2.60's driver process aborts ("Check failed: Tried to complete
+    task that was not pending") when a force-killed task's reply arrives at the moment it
+    is cancelled. Without force, a queued task is dropped and a running one is
+    interrupted between two training steps; a cluster this executor started is shut
+    down right after, which ends its workers.
+    """
+    if not refs:
+        return
+    _, pending = ray.wait(refs, num_returns=len(refs), timeout=0)
+    for ref in pending:
         with contextlib.suppress(Exception):
-            ray.cancel(ref, force=True)
+            ray.cancel(ref, force=False)

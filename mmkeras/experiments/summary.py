@@ -115,7 +115,8 @@ def markdown_table(summary, machine=None, title=None):
     runs = int(summary["runs"].max()) if "runs" in summary else 1
     lines += ["", f"Mean ± std over {runs} run(s) per model (seeds × folds). "
               "missing X: test accuracy with modality X absent; auc X Y: mean accuracy over the "
-              "levels of perturbation Y of modality X (1 = unaffected)."]
+              "levels of perturbation Y of modality X (an absolute accuracy, not a ratio: equal to "
+              "the test accuracy means unaffected)."]
     findings_lines = findings(summary)
     if findings_lines:
         lines += [""] + [f"- {line}" for line in findings_lines]
