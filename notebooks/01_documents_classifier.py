@@ -9,8 +9,8 @@
 # **Prerequisites:** Python and NumPy; the Keras functional API (`keras.Input`, calling a layer
 # on a tensor, `keras.Model`), `compile` / `fit` / `evaluate`, softmax and cross-entropy.
 #
-# **Time:** about 3.5 min (206 s) at full size on a 2-core CPU (no GPU) shared with other
-# jobs; `MMKERAS_SMOKE=1` about 1 min.
+# **Time:** about 1.5 min (83 s) at full size on a 2-core CPU (no GPU); `MMKERAS_SMOKE=1`
+# about 30 s.
 #
 # mmkeras starts from five Chinese blog articles on multimodal models, numbered 000–004 (see
 # [the articles](https://mmkeras.github.io/mmkeras/articles/)); this lesson follows article

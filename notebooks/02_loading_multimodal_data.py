@@ -9,8 +9,8 @@
 # **Prerequisites:** Python and NumPy (arrays, shapes, dtypes); notebook 1 (what the model's
 # image and text inputs look like). No Keras training here.
 #
-# **Time:** about 1 min (73 s) at full size on a 2-core CPU (no GPU) shared with other jobs;
-# `MMKERAS_SMOKE=1` about 50 s. Offline throughout.
+# **Time:** about 15 s (13 s) at full size on a 2-core CPU (no GPU); `MMKERAS_SMOKE=1` about
+# 15 s. Offline throughout.
 
 # %%
 import os
@@ -242,7 +242,7 @@ for name, pipeline in [("by hand", by_hand), ("to_tf_dataset", packaged)]:
     print(f"{name}: {samples_per_second(pipeline, PIPELINE_EPOCHS):,.0f} samples/s")
 
 # %% [markdown]
-# Tens of thousands of samples per second is far more than a small model trains on (notebook 3
+# Hundreds of thousands of samples per second is far more than a small model trains on (notebook 3
 # measures training speed), so with data this small the pipeline is never the bottleneck.
 
 # %% [markdown]

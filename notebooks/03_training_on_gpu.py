@@ -9,8 +9,8 @@
 # **Prerequisites:** notebook 2 (datasets and `tf.data` pipelines); Keras `compile` / `fit`
 # and what an epoch, a batch and a validation loss are.
 #
-# **Time:** about 2 min at full size on a 2-core CPU (no GPU) shared with other jobs;
-# `MMKERAS_SMOKE=1` about 1 min. The outputs below come from that CPU: with a GPU the same cells use a batch of
+# **Time:** about 1.5 min (90 s) at full size on a 2-core CPU (no GPU); `MMKERAS_SMOKE=1`
+# about 30 s. The outputs below come from that CPU: with a GPU the same cells use a batch of
 # 512, 30 epochs and mixed float16, and print what they ran on.
 
 # %%

@@ -9,7 +9,7 @@
 # **Prerequisites:** Keras `fit` and `predict`; notebook 4 (`mmkeras.build_model` with an
 # encoders dict and a fusion) and notebook 5 (what the fusions are).
 #
-# **Time:** about 3 min 15 s (196 s) at full size on a 2-core CPU, no GPU, shared with other
+# **Time:** about 1 min 50 s (107 s) at full size on a 2-core CPU, no GPU, shared with other
 # jobs; `MMKERAS_SMOKE=1` about 1 min.
 #
 # mmkeras starts from five Chinese articles on multimodal models (see

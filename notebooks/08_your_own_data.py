@@ -11,8 +11,8 @@
 # missing modalities) and notebook 5 (`compare` and its table). Notebook 4 shows the models
 # `compare` trains, built by hand.
 #
-# **Time:** 1 min 43 s at full size on a 2-core CPU shared with other jobs, no GPU;
-# `MMKERAS_SMOKE=1` 44 s.
+# **Time:** about 1 min 40 s (97 s) at full size on a 2-core CPU, no GPU, shared with other
+# jobs; `MMKERAS_SMOKE=1` about 1 min 45 s (the smoke run writes the same pictures).
 # Offline throughout.
 
 # %%
@@ -185,9 +185,11 @@ for ax, i in zip(axes, shown):
     ax.axis("off")
 
 # %% [markdown]
-# The caption is what carries most of the model's answer (as the study's "missing text" column
-# showed), so predictions from the picture alone are worse; the Twitter drawings also differ
-# from the Google drawings the model was trained on.
+# Without the captions the predictions were worse (the first printed line), as the study's
+# "missing text" column predicted; the model uses both modalities (its "missing image" column
+# shows it loses even more without the picture). The Twitter drawings also differ in style
+# from the Google drawings the model was trained on, so both accuracies are below the test
+# accuracy of the table.
 #
 # A table of new files is read by the columns the training table had (`file`, `caption`):
 

@@ -11,8 +11,9 @@
 # **Prerequisites:** notebook 7 (SavedModel export, the TFLite converter and interpreter);
 # notebook 5 (the fusions); softmax and cross-entropy.
 #
-# **Time:** 5 min 12 s at full size on a 2-core CPU shared with other jobs, no GPU;
-# `MMKERAS_SMOKE=1` 1 min 31 s.
+# **Time:** about 3 min (187 s) at full size on a 2-core CPU, no GPU, shared with other jobs;
+# `MMKERAS_SMOKE=1` about 4 min on the same shared cores (it still converts five unrolled
+# LSTM models).
 #
 # mmkeras starts from five Chinese articles on multimodal models (see
 # [the articles](https://mmkeras.github.io/mmkeras/articles/)); they set quantisation, pruning
@@ -264,6 +265,10 @@ print(f"ours {float(distillation_loss(y, p_student, keras_probabilities[:4])):.4
       f"mmkeras {float(deploy.distillation_loss(y, p_student, keras_probabilities[:4])):.4f}")
 
 # %% [markdown]
+# The two values differ slightly because these probabilities include near-zeros (a wrong
+# student on purpose): the logarithm needs a guard there, and mmkeras clips p at 1e-7 where we
+# add 1e-7. For ordinary probabilities the two agree.
+#
 # The students: a concat fusion of narrow convolutional encoders (a tenth of the teacher's
 # parameters and no LSTM to unroll), and an audio-only one that learns from the two-modality
 # teacher (`deploy.Distiller` gives each model the inputs it names). Each is trained twice

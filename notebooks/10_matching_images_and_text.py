@@ -11,8 +11,8 @@
 # **Prerequisites:** softmax and cross-entropy; Keras `fit`; notebook 4 (encoders and
 # `build_model`); notebook 6 helps for cross-attention (exercise 1).
 #
-# **Time:** 3 min 13 s at full size on a 2-core CPU shared with other jobs, no GPU;
-# `MMKERAS_SMOKE=1` 41 s.
+# **Time:** about 3 min (178 s) at full size on a 2-core CPU, no GPU, shared with other
+# jobs; `MMKERAS_SMOKE=1` about 50 s.
 #
 # mmkeras starts from five Chinese articles on multimodal models (see
 # [the articles](https://mmkeras.github.io/mmkeras/articles/)); one of them describes a
@@ -110,9 +110,9 @@ def contrastive_loss(groups, logits):
 groups = np.array([0, 1, 1, 2])   # items 1 and 2: two pictures of the same emoji
 logits = np.random.default_rng(0).normal(size=(4, 4)).astype("float32") * 5
 ours = ops.convert_to_numpy(contrastive_loss(groups, logits))
-print("ours:   ", [round(float(v), 4) for v in ours])
-print("mmkeras:", [round(float(v), 4) for v in ops.convert_to_numpy(
-    tasks.contrastive_loss(groups, logits))])
+theirs = ops.convert_to_numpy(tasks.contrastive_loss(groups, logits))
+print("ours:   ", [f"{v:.4f}" for v in ours])
+print("mmkeras:", [f"{v:.4f}" for v in theirs])
 
 # %% [markdown]
 # `tasks.build_dual_encoder` builds the two towers and compiles with this loss; `model.fit(x,
@@ -231,7 +231,8 @@ for kind, sim in (("random", None), ("hard", test_similarity)):
 # Read these lines against the baselines (accuracy 0.667, AUC 0.5). The AUC is the share of
 # (true, wrong) pairs in which the true one gets the higher p(match), a measure that does not
 # depend on the 0.5 threshold. Against random wrong pairs the matcher separates: true pairs
-# get a clearly higher p(match). Against hard wrong pairs it does not: they are the pairs the
+# get a clearly higher p(match). Against hard wrong pairs it does not (here the AUC is even
+# below 0.5: it prefers the wrong pairs): they are the pairs the
 # dual encoder itself finds most similar, and this matcher sees only the dual encoder's
 # embeddings, so it cannot know better than the dual encoder where the dual encoder is wrong.
 # A matcher that re-ranks well needs information the two vectors lost (cross-attention between
@@ -251,7 +252,8 @@ pd.concat({"dual encoder": metrics_table(study.evaluate_retrieval(dual_encoder, 
 # %% [markdown]
 # Compare the rows of each direction: re-ranking can only reorder the top 20, so recall@10
 # and the median rank move little; recall@1 and MRR say whether the reordering helped in
-# this run. One seed decides nothing: in the committed study (three seeds, matchers trained
+# this run: here p(match) + cosine raised recall@1 in both directions, while p(match) alone
+# lowered recall@5. One seed decides nothing: in the committed study (three seeds, matchers trained
 # from scratch), re-ranking by p(match) + cosine changed recall@1 by +0.005 to +0.015,
 # within the spread over seeds, and p(match) alone lowered it.
 #
