@@ -185,10 +185,10 @@ print("magnitude_mask:", ops.convert_to_numpy(magnitude_mask(kernel, 0.5)).astyp
 # model. Zeros do not make a dense file smaller; they make it compress. So we compare gzip
 # sizes — of the weights alone (the float32 arrays, gzipped) and of the TFLite file.
 #
-# (`deploy.gzipped_size` gzips the `.weights.h5` file, which also holds the optimizer's state:
-# Adam's moments for the trained teacher, fresh zeros for the stripped copy. That makes the
-# pruned model look several times smaller than pruning made it, so the cell below gzips the
-# weights alone.)
+# (Why not gzip the `.weights.h5` file? It also holds the optimizer's state: Adam's moments
+# for the trained teacher, none for the stripped copy, which would make the pruned model look
+# several times smaller than pruning made it. So the cell below gzips the weights alone, as
+# `deploy.gzipped_size` does, in bytes.)
 
 # %%
 def gzip_weights_kb(model):

@@ -67,9 +67,15 @@ def test_wheel_carries_the_data_and_finds_it_installed(tmp_path):
     """The wheel holds every data file, and an install of it (outside the checkout)
     reads them from its own folder."""
     pytest.importorskip("setuptools")
+    fcntl = pytest.importorskip("fcntl")
     wheels = tmp_path / "wheels"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                    "-q", "-w", str(wheels), str(ROOT)], check=True, cwd=tmp_path)
+    # The build writes mmkeras.egg-info into the checkout, as .ci/install_test and
+    # .ci/min_deps do beside this suite in CI: one at a time (the lock they take).
+    with open("/tmp/mmkeras-ci-egg-info.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
+                        "--no-build-isolation", "-q", "-w", str(wheels), str(ROOT)],
+                       check=True, cwd=tmp_path)
     (wheel,) = wheels.glob("mmkeras-*.whl")
     with zipfile.ZipFile(wheel) as zf:
         names = set(zf.namelist())
