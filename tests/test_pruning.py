@@ -71,6 +71,7 @@ def test_stripped_model_round_trips_in_safe_mode(digits, assert_round_trip):
     model.fit(train.x, train.y, epochs=1, batch_size=64, verbose=0,
               callbacks=[deploy.MagnitudePruning(0.75)])
     stripped = deploy.strip_pruning(model)
+    assert not stripped.compiled and getattr(stripped, "optimizer", None) is None
     loaded = assert_round_trip(stripped, train.take(8).x)
     assert all(s == pytest.approx(0.75, abs=0.01) for s in deploy.sparsity(loaded).values())
     np.testing.assert_allclose(stripped.predict(train.take(8).x, verbose=0),

@@ -169,7 +169,9 @@ def sparsity(model, weights=None):
 def strip_pruning(model):
     """A plain copy of a pruned model (same architecture and weights, zeros
     included), without callbacks or optimizer state; compile it to train on."""
-    stripped = keras.models.clone_model(model)
+    # From its config, not `keras.models.clone_model`, which (Keras 3.15) compiles the copy
+    # of a compiled model, optimizer variables included.
+    stripped = type(model).from_config(model.get_config())
     stripped.set_weights(model.get_weights())
     return stripped
 
