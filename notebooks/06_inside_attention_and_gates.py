@@ -200,10 +200,9 @@ for i in examples:
 
 # %% [markdown]
 # Every row of the image → text attention sums to 1, and all of it falls on real words:
-# padding gets none. The bars of each picture sum to 1 as well. Some stored texts repeat the
-# name (as printed above), and `plot_cross_attention` labels its bars by word, so a repeated
-# word is drawn on the same row as its first occurrence and hides it: reading bar lengths off
-# the figure then gives less than 1. The printed sums are the check.
+# padding gets none. The bars of each picture sum to 1 as well (the printed sums). Some stored
+# texts repeat the name (as printed above): `plot_cross_attention` gives each occurrence a bar
+# of its own, so a word that appears twice has two bars, one per position.
 #
 # ## Summary
 #

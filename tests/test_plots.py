@@ -29,8 +29,15 @@ def test_cross_attention_rows_bars_and_regions(tmp_path):
     # Bars: one per word (padding left out), the mean over heads and regions, in reading order.
     bars = [p.get_width() for p in axes[0, 1].patches]
     expected = readout["attention_maps"][0][0].mean(axis=(0, 1))[:2]
-    np.testing.assert_allclose(bars[::-1], expected)
+    np.testing.assert_allclose(bars, expected)
     assert len(axes[1, 1].patches) == 1
+    # A repeated word keeps a bar of its own, labelled in reading order from the top.
+    fig = plots.plot_cross_attention(readout, images, np.array([[2, 2, 3], [1, 0, 0]]),
+                                     ["<pad>", "a", "b", "c"], ["first", "second"], grid=(2, 2))
+    row = np.array(fig.axes).reshape(2, 3)[0, 1]
+    assert len(row.patches) == 3
+    labels = {t.get_position()[1]: t.get_text() for t in row.get_yticklabels()}
+    assert [labels[y] for y in sorted(labels, reverse=True)] == ["b", "b", "c"]
     # Regions: the words' attention over the image, on the encoder's grid.
     focus = axes[0, 2].images[0].get_array()
     np.testing.assert_allclose(

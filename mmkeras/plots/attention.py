@@ -32,7 +32,11 @@ def plot_cross_attention(readout, images, tokens, vocabulary, titles, path=None,
         row[0].imshow(np.clip(image, 0, 1))
         row[0].set_title(title, fontsize=8)
         row[0].axis("off")
-        row[1].barh(words[::-1], to_text.mean(axis=(0, 1))[: len(words)][::-1])
+        # One bar per position, first word on top: a word that appears twice gets two bars
+        # (categorical labels would stack them on one row).
+        positions = np.arange(len(words))[::-1]
+        row[1].barh(positions, to_text.mean(axis=(0, 1))[: len(words)])
+        row[1].set_yticks(positions, words)
         row[1].set_title("image regions → words", fontsize=8)
         row[1].tick_params(labelsize=7)
         focus = to_image.mean(axis=0)[: len(words)].mean(axis=0).reshape(grid)
