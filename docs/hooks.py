@@ -12,7 +12,7 @@
   `pyproject.toml` when it has them (`project_urls`): the site's repository link,
   and every page's links to `https://github.com/mmkeras/mmkeras`, its Colab
   links and `https://mmkeras.github.io/mmkeras/`, follow a fork's values.
-- `PLACEHOLDERS`: pages that other work writes (`install.md`, `scaling_out.md`);
+- `PLACEHOLDERS`: pages that other work writes (none at present);
   until such a file exists in `docs/`, a short stand-in page keeps the links to
   it working. The real file, once there, always wins.
 
@@ -36,19 +36,7 @@ MOUNTS = (
 )
 NOTEBOOK_NAV = "notebooks/*.ipynb"
 
-PLACEHOLDERS = {
-    "install.md": """# Install
-
-*This page is being written with the packaging work. Until then, the short version is in
-[Getting started](getting-started.md#install).*
-""",
-    "scaling_out.md": """# Scaling out
-
-*This page is being written with the Ray work: running a study's runs on a cluster. Until
-then, see [Experiments](guide/experiments.md) for the runs a study trains in worker processes
-on one machine.*
-""",
-}
+PLACEHOLDERS = {}
 
 
 # The addresses the pages are written with.

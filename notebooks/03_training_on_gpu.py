@@ -2,13 +2,16 @@
 # # 3. Training on a GPU (and what to do without one)
 #
 # **Goal:** check the device, turn on mixed precision and a distribution strategy where they
-# help, use a larger batch on a GPU, and train with the callbacks a long run needs: early
-# stopping, checkpoints, resuming after an interruption, TensorBoard. Every epoch's time is
-# printed with the device it ran on. On a CPU-only machine the notebook says so and runs the
-# same code at a smaller size.
+# help, choose the batch size from the device, and write the Keras callbacks a long run needs
+# — early stopping, a checkpoint of the best model, resuming after an interruption, a CSV log,
+# TensorBoard. Then cut the padding out of sequence batches (bucketing) and measure the gain.
 #
-# Measured on a 2-core CPU (no GPU): about 1 min (51 s) at full size; `MMKERAS_SMOKE=1` takes
-# about 15 s. No GPU was available to time it here.
+# **Prerequisites:** notebook 2 (datasets and `tf.data` pipelines); Keras `compile` / `fit`
+# and what an epoch, a batch and a validation loss are.
+#
+# **Time:** about 2 min at full size on a 2-core CPU (no GPU) shared with other jobs;
+# `MMKERAS_SMOKE=1` about 1 min. The outputs below come from that CPU: with a GPU the same cells use a batch of
+# 512, 30 epochs and mixed float16, and print what they ran on.
 
 # %%
 import os
@@ -22,6 +25,8 @@ import time
 from pathlib import Path
 
 import keras
+import pandas as pd
+import tensorflow as tf
 
 import mmkeras
 from mmkeras import datasets, encoders, training
@@ -40,16 +45,25 @@ TRAIN_SAMPLES = 300 if SMOKE else None
 # %% [markdown]
 # ## Mixed precision and a distribution strategy
 #
-# `"auto"` turns mixed float16 on only with a GPU (on a CPU float16 is emulated and slower).
-# The builder keeps the last layer and the probabilities in float32 either way.
-# `distribution_strategy("auto")` mirrors the model over all GPUs when there are several and
-# is the plain one-device strategy otherwise.
+# Mixed precision computes in float16 and keeps the weights in float32; in Keras it is one
+# global setting, `keras.mixed_precision.set_global_policy("mixed_float16")`. It pays off on
+# a GPU only (on a CPU float16 is emulated and slower), so `training.set_mixed_precision("auto")`
+# sets `"mixed_float16"` with a GPU and `"float32"` without. The builder keeps the last layer
+# and the probabilities in float32 either way.
+#
+# A distribution strategy decides where the model's variables live. With several GPUs,
+# `tf.distribute.MirroredStrategy()` copies the model onto each and splits every batch
+# between them; with one device, TensorFlow's default strategy does nothing special.
+# `distribution_strategy("auto")` picks between the two; build the model inside
+# `with strategy.scope():`.
 
 # %%
 policy = training.set_mixed_precision("auto")
 strategy = training.distribution_strategy("auto")
-print(f"precision policy: {policy}; strategy: {type(strategy).__name__} with "
-      f"{strategy.num_replicas_in_sync} replica(s)")
+kind = ("MirroredStrategy" if isinstance(strategy, tf.distribute.MirroredStrategy)
+        else "the default one-device strategy")
+print(f"precision policy: {keras.mixed_precision.global_policy().name}; strategy: {kind} "
+      f"with {strategy.num_replicas_in_sync} replica(s)")
 
 # %%
 ds = datasets.load("av_digits")
@@ -67,12 +81,30 @@ with strategy.scope():
 # %% [markdown]
 # ## Callbacks for a long run
 #
-# `standard_callbacks(run_dir)` gives early stopping with the best weights, a checkpoint of the
-# best model, `BackupAndRestore` (a killed run started again with the same folder resumes from
-# its last finished epoch), a CSV log and, on request, TensorBoard logs.
+# A Keras callback is an object whose methods `fit` calls at fixed moments (the start and end
+# of each epoch, of each batch, of training). Five of Keras' own make a long run safe:
+#
+# - `EarlyStopping` stops when the validation loss has not improved for `patience` epochs, and
+#   puts the best epoch's weights back;
+# - `ModelCheckpoint` saves the best model so far to a `.keras` file;
+# - `BackupAndRestore` saves the weights, the optimizer and the epoch counter after every
+#   epoch: a run killed and started again with the same folder resumes where it stopped;
+# - `CSVLogger` appends each epoch's metrics to a CSV file;
+# - `TensorBoard` writes logs for the TensorBoard viewer.
+#
+# We add two of our own: one prints each epoch's time and device, the other raises
+# `KeyboardInterrupt` after the second epoch, standing in for a crash or Ctrl-C.
 
 # %%
 run_dir = Path(tempfile.mkdtemp(prefix="mmkeras-nb3-"))
+callbacks = [
+    keras.callbacks.EarlyStopping(monitor="val_loss", patience=3, restore_best_weights=True),
+    keras.callbacks.ModelCheckpoint(run_dir / "best.keras", monitor="val_loss",
+                                    save_best_only=True),
+    keras.callbacks.BackupAndRestore(run_dir / "backup"),
+    keras.callbacks.CSVLogger(run_dir / "history.csv", append=True),
+    keras.callbacks.TensorBoard(run_dir / "tensorboard"),
+]
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -82,7 +114,7 @@ class EpochTimer(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         device = "GPU" if ON_GPU else "CPU"
         print(f"epoch {epoch + 1}: {time.perf_counter() - self.start:.1f} s on {device}, "
-              f"val_accuracy {logs['val_accuracy']:.3f}")
+              f"val_loss {logs['val_loss']:.3f}, val_accuracy {logs['val_accuracy']:.3f}")
 
 
 class Interrupt(keras.callbacks.Callback):
@@ -93,25 +125,41 @@ class Interrupt(keras.callbacks.Callback):
             raise KeyboardInterrupt("simulated interruption")
 
 
-callbacks = training.standard_callbacks(str(run_dir), patience=3, tensorboard=True)
 try:
     model.fit(train_data, validation_data=validation_data, epochs=max(EPOCHS, 3), verbose=0,
-              shuffle=False,  # the tf.data pipeline shuffles itself
+              shuffle=False,  # the pipeline shuffles; Keras warns if fit is asked to
               callbacks=callbacks + [EpochTimer(), Interrupt()])
 except KeyboardInterrupt as err:
-    print(f"interrupted: {err}; the backup in {run_dir / 'backup'} remembers epoch 2")
+    print(f"interrupted: {err}; the backup folder remembers the 2 finished epochs")
 
 # %% [markdown]
-# Start the same `fit` again with the same folder: it resumes at epoch 3 instead of starting
-# over, because `BackupAndRestore` restored the weights, the optimizer and the epoch counter.
+# Start the same `fit` again, with the same callbacks and folder (and without the
+# interruption): `BackupAndRestore` restores the weights, the optimizer and the epoch counter,
+# so the run goes on at epoch 3 instead of starting over. It stops at `EPOCHS` or earlier, if
+# early stopping fires.
 
 # %%
-history, seconds, epochs_run = training.fit_model(
-    model, train_data, validation_data, epochs=max(EPOCHS, 3), run_dir=str(run_dir),
-    patience=3, tensorboard=True)
-print(f"resumed and ran {epochs_run} more epoch(s) in {seconds:.0f} s")
+history = model.fit(train_data, validation_data=validation_data, epochs=max(EPOCHS, 3),
+                    verbose=0, shuffle=False, callbacks=callbacks + [EpochTimer()])
+resumed = [epoch + 1 for epoch in history.epoch]
+print(f"this call ran epochs {resumed[0]} to {resumed[-1]} ({len(resumed)} epochs)")
 print("files:", sorted(p.name for p in run_dir.iterdir()))
-print(f"view the logs with:  tensorboard --logdir {run_dir / 'tensorboard'}")
+print(pd.read_csv(run_dir / "history.csv")[["epoch", "loss", "val_loss"]].round(3)
+      .to_string(index=False))
+
+# %% [markdown]
+# The CSV log holds all the epochs, those before the interruption and after (Keras counts
+# them from 0). To watch a run live, point TensorBoard at the `tensorboard` folder:
+# `tensorboard --logdir <run_dir>/tensorboard`.
+#
+# `training.standard_callbacks(run_dir)` returns this same list (with one more callback that
+# records the run's progress), and `training.fit_model(model, train, validation,
+# run_dir=...)` trains with it and reports the whole run, the epochs before a restart
+# included.
+#
+# The checkpoint reloads as a complete model. We also set the global precision policy back to
+# float32: it is a global setting, so on a GPU (where `"auto"` chose mixed float16) every
+# model built later in this session would otherwise be mixed precision too.
 
 # %%
 test = ds.test
@@ -148,7 +196,6 @@ def seconds_per_epoch(pipeline, epochs=1 if SMOKE else 2):
     training.seed_everything(0)
     model = mmkeras.build_model({"audio": encoders.sequence_lstm(input_shape=(None, 13))},
                                 num_classes=ds.num_classes)
-    # shuffle=False: a tf.data pipeline does its own shuffling (Keras warns otherwise)
     model.fit(pipeline, epochs=1, verbose=0, shuffle=False)  # compile and trace
     start = time.perf_counter()
     model.fit(pipeline, epochs=epochs, verbose=0, shuffle=False)
@@ -160,11 +207,11 @@ print(f"audio-only LSTM, {len(audio_only)} samples: padded {times['padded']:.2f}
       f"bucketed {times['bucketed']:.2f} s ({times['padded'] / times['bucketed']:.1f}x faster)")
 
 # %% [markdown]
-# Predictions do not depend on the batch a sample lands in (the masks see to it;
-# `tests/test_bucketing.py` checks it for recurrent, early and cross-attention models), so the
-# results are the same up to the order of the training batches. For small models
+# Predictions do not depend on the batch a sample lands in (the masks see to it; mmkeras's
+# test suite checks it for recurrent, early and cross-attention models), so the results are
+# the same up to the order of the training batches. For small models
 # `build_model(..., steps_per_execution=4)` saves a little more: Keras runs 4 batches per call
-# of the compiled step. `benchmarks/results/bucketing.md` has the measurements.
+# of the compiled step.
 #
 # ## More than one machine
 #
@@ -174,16 +221,77 @@ print(f"audio-only LSTM, {len(audio_only)} samples: padded {times['padded']:.2f}
 #
 # ## Summary
 #
-# The same few calls adapt to the hardware: `set_mixed_precision("auto")`,
-# `distribution_strategy("auto")`, a batch size chosen from the device; the callbacks make a
-# long run safe to interrupt. On a CPU, batches at their own length (`bucketing=True`) spare
-# the recurrent encoders the padding.
+# - On this CPU, `set_mixed_precision("auto")` kept float32 and `distribution_strategy("auto")`
+#   the default one-device strategy; with GPUs the same two calls switch to mixed float16 and
+#   a `MirroredStrategy`.
+# - Five Keras callbacks make a long run safe; after the simulated interruption at epoch 2,
+#   `fit` with the same `BackupAndRestore` folder went on at epoch 3, and the CSV log holds
+#   the epochs of both calls.
+# - Batches cut to their own longest sequence (`bucketing=True`) spare the recurrent encoder
+#   the padding: the audio-only LSTM ran its epochs several times faster here.
 #
 # ## Exercises
 #
 # 1. Set the policy to `"mixed_bfloat16"` on the CPU and time an epoch. Faster or slower?
-# 2. Remove the `Interrupt` callback and delete `run_dir`: how many epochs does early
-#    stopping keep?
-# 3. Read `history.csv` in `run_dir` with pandas and plot the validation loss.
+# 2. Train a fresh model with the callbacks of a fresh folder and no `Interrupt`: how many
+#    epochs does early stopping let it run?
+# 3. Read `history.csv` in `run_dir` with pandas and plot the training and validation loss.
 # 4. Time the bucketed and padded pipelines with the concat model (image + audio). Why is the
 #    gain smaller than for the audio-only model?
+#
+# ## Solutions
+#
+# The solutions are collapsed below: click a cell to expand it.
+
+# %% tags=["solution"]
+# Exercise 1: mixed_bfloat16 on the CPU
+audio_model = lambda: mmkeras.build_model(  # noqa: E731
+    {"audio": encoders.sequence_lstm(input_shape=(None, 13))}, num_classes=ds.num_classes)
+for name in ["float32", "mixed_bfloat16"]:
+    training.set_mixed_precision(name)
+    timed = audio_model()
+    timed.fit(bucketed, epochs=1, verbose=0, shuffle=False)  # compile and trace
+    start = time.perf_counter()
+    timed.fit(bucketed, epochs=1, verbose=0, shuffle=False)
+    print(f"{name}: {time.perf_counter() - start:.2f} s per epoch")
+training.set_mixed_precision("float32")  # back to the default for the next cells
+# On most CPUs bfloat16 is emulated: no faster, often slower. It pays on GPUs and TPUs.
+
+# %% tags=["solution"]
+# Exercise 2: early stopping without the interruption
+fresh_dir = Path(tempfile.mkdtemp(prefix="mmkeras-nb3-fresh-"))
+training.seed_everything(0)
+fresh = mmkeras.build_model(
+    {"image": encoders.image_cnn(input_shape=(28, 28, 1)),
+     "audio": encoders.sequence_lstm(input_shape=(None, 13))},
+    fusion="concat", num_classes=ds.num_classes, dropout=0.2)
+run = fresh.fit(train_data, validation_data=validation_data, epochs=EPOCHS, verbose=0,
+                shuffle=False,
+                callbacks=[keras.callbacks.EarlyStopping(patience=3, restore_best_weights=True),
+                           keras.callbacks.BackupAndRestore(fresh_dir / "backup")])
+print(f"ran {len(run.epoch)} of {EPOCHS} epochs")
+# Early stopping ends the run only after 3 epochs without a lower validation loss.
+
+# %% tags=["solution"]
+# Exercise 3: plot history.csv
+log = pd.read_csv(run_dir / "history.csv")
+axes = log.plot(x="epoch", y=["loss", "val_loss"], marker="o", figsize=(4, 2.5))
+print(log[["epoch", "loss", "val_loss"]].round(3).to_string(index=False))
+
+# %% tags=["solution"]
+# Exercise 4: bucketing with the image + audio concat model
+both = {name: datasets.to_tf_dataset(train, batch_size=64, shuffle=True, seed=0,
+                                     bucketing=name == "bucketed")
+        for name in ["padded", "bucketed"]}
+for name, pipeline in both.items():
+    training.seed_everything(0)
+    concat = mmkeras.build_model(
+        {"image": encoders.image_cnn(input_shape=(28, 28, 1)),
+         "audio": encoders.sequence_lstm(input_shape=(None, 13))},
+        fusion="concat", num_classes=ds.num_classes)
+    concat.fit(pipeline, epochs=1, verbose=0, shuffle=False)  # compile and trace
+    start = time.perf_counter()
+    concat.fit(pipeline, epochs=1, verbose=0, shuffle=False)
+    print(f"{name}: {time.perf_counter() - start:.2f} s per epoch")
+# Bucketing shortens only the audio sequences; the image CNN costs the same in both, so the
+# total gain is smaller.

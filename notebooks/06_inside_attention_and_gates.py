@@ -1,12 +1,18 @@
 # %% [markdown]
 # # 6. Inside attention and gates
 #
-# **Goal:** open up the fusions that say what they rely on — the learned α of the weighted
-# sum, per-sample modality attention, cross-modal attention between image regions and words,
-# and the gates of the Gated Multimodal Unit — and read them per class.
+# **Goal:** read what four fusions learned about their modalities — the weighted sum's α,
+# per-sample modality attention, the gates of the Gated Multimodal Unit (computed by hand from
+# the layer's weights), and cross-modal attention between image regions and words — and check
+# each reading against what the model actually loses when a modality is removed.
 #
-# Data: `emoji` (image + name). Measured on a 2-core CPU (no GPU), otherwise idle: about
-# 1.5 min (97 s) at full size; `MMKERAS_SMOKE=1` takes about 40 s.
+# **Prerequisites:** notebook 5 (the fusion zoo, `build_model`, modality dropout); softmax,
+# the sigmoid, and the idea of attention (weights that sum to 1 over what is attended to).
+#
+# **Time:** about 4 min 38 s at full size on a 2-core CPU shared with other jobs (no GPU); `MMKERAS_SMOKE=1`
+# about 59 s.
+#
+# Data: `emoji` (a 32 px picture of each emoji and its name, 9 categories).
 
 # %%
 import os
@@ -14,14 +20,19 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 SMOKE = os.environ.get("MMKERAS_SMOKE") == "1"
 EPOCHS = 1 if SMOKE else 10
-TRAIN_LIMIT = 300 if SMOKE else None
+EXERCISE_EPOCHS = 1 if SMOKE else 5
+TRAIN_LIMIT = 300 if SMOKE else None  # None: all 3,048 training samples
 
 # %%
+import inspect
+
+import keras
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
 import mmkeras
-from mmkeras import datasets, fusion, training
+from mmkeras import datasets, evaluation, fusion, training
 
 data = datasets.load("emoji")
 train = data.train if TRAIN_LIMIT is None else data.train.take(TRAIN_LIMIT)
@@ -29,33 +40,53 @@ test = data.test
 names = data.class_names
 
 
-def trained(fusion_name):
+def trained(layer, epochs=EPOCHS):
+    """A model with this fusion (a name or a layer), trained; prints its test accuracy."""
     training.seed_everything(0)
-    model = mmkeras.build_model(mmkeras.encoders.standard_encoders(data), fusion=fusion_name,
+    model = mmkeras.build_model(mmkeras.encoders.standard_encoders(data), fusion=layer,
                                 num_classes=data.num_classes, dropout=0.2)
     model.fit(train.x, train.y, validation_data=(data.validation.x, data.validation.y),
-              epochs=EPOCHS, batch_size=64, verbose=0)
+              epochs=epochs, batch_size=64, verbose=0)
     accuracy = model.evaluate(test.x, test.y, verbose=0)[1]
-    print(f"{fusion_name}: test accuracy {accuracy:.3f}")
+    label = layer if isinstance(layer, str) else type(layer).__name__
+    print(f"{label}: test accuracy {accuracy:.3f}")
     return model
 
 
 models = {name: trained(name) for name in ("weighted", "attention", "gated", "cross_attention")}
 
 # %% [markdown]
+# ## First, what does each modality contribute?
+#
+# The most direct test: remove one modality from every test sample (its input set to zeros,
+# or for text to padding only) and measure the accuracy lost. `evaluation.modality_contributions`
+# does it for each modality; every reading below is to be compared with this table.
+
+# %%
+contributions = pd.DataFrame(
+    {name: evaluation.modality_contributions(model, test.x, test.y)
+     for name, model in models.items()}).T
+contributions.columns = ["accuracy with both", "lost without image", "lost without text"]
+contributions.round(3)
+
+# %% [markdown]
+# TEXT_AFTER_CONTRIBUTIONS
+#
 # ## Weighted sum: one α per modality for the whole data set
 #
-# F = α_image · P(h_image) + α_text · P(h_text), α = softmax(w) learned.
+# F = α_image · P_image(h_image) + α_text · P_text(h_text), with α = softmax(w) and w learned.
 
 # %%
 readout = fusion.fusion_readout(models["weighted"])
-{m: round(float(w), 3) for m, w in zip(readout["modalities"], readout["modality_weights"])}
+print({m: round(float(w), 3) for m, w in zip(readout["modalities"], readout["modality_weights"])})
 
 # %% [markdown]
-# α is a global preference, and with projections before it, α and the projection scales
-# trade off: read it together with the per-sample views below.
+# TEXT_AFTER_ALPHA
 #
 # ## Modality attention: α per sample, averaged per class
+#
+# Here a small network scores each modality's embedding for each sample, and a softmax turns
+# the scores into weights that sum to 1 over the two modalities.
 
 # %%
 readout = fusion.fusion_readout(models["attention"], test.x)
@@ -64,41 +95,83 @@ weights["class"] = [names[y] for y in test.y]
 per_class = weights.groupby("class").mean().round(3)
 per_class
 
+# %% [markdown]
+# TEXT_AFTER_ATTENTION
+#
+# ## Gated Multimodal Unit: a gate per feature, by hand
+#
+# The GMU projects each modality to candidate features g_m = tanh(h_m W_m) and computes, for
+# each of its 64 features, a gate z from both embeddings: z = softmax over modalities of
+# W_z [h_image; h_text] (for two modalities, z_image = σ(·) and z_text = 1 − z_image). The
+# output is F = z_image ⊙ g_image + z_text ⊙ g_text. Its code:
+
 # %%
-per_class.plot.barh(stacked=True, figsize=(6, 3.5), title="attention weight per modality")
-plt.show()
+gmu = fusion.fusion_layer(models["gated"])
+print(inspect.getsource(type(gmu).gates))
+print(inspect.getsource(type(gmu).call))
 
 # %% [markdown]
-# ## Gated Multimodal Unit: a gate per feature
-#
-# z ∈ [0, 1] for each feature and sample says how much of that feature came from each
-# modality. The mean gate per class shows which classes lean on the picture.
+# The layer's inputs are the two encoders' embeddings; a `keras.Model` from the model's inputs
+# to the layer's inputs gives them. Then the gate of one sample is a matrix product and a
+# softmax in NumPy, and it equals what the library reads out:
+
+# %%
+embed = keras.Model(models["gated"].inputs, gmu.input)
+sample = {m: x[:1] for m, x in test.x.items()}
+h_image, h_text = embed.predict(sample, verbose=0)  # modalities in sorted order
+kernel, bias = gmu.gate.get_weights()
+scores = (np.concatenate([h_image, h_text], axis=-1) @ kernel + bias).reshape(1, 2, -1)
+z = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)  # softmax over modalities
+library = fusion.fusion_readout(models["gated"], sample)["gates"]
+print(f"'{names[test.y[0]]}': mean gate image {z[0, 0].mean():.3f}, text {z[0, 1].mean():.3f}; "
+      f"largest difference from the readout {np.abs(z - library).max():.1e}")
+
+# %% [markdown]
+# The mean gates per class over the test set:
 
 # %%
 readout = fusion.fusion_readout(models["gated"], test.x)
-gates = readout["gates"].mean(axis=2)  # (samples, modalities)
+gates = readout["gates"].mean(axis=2)  # (samples, modalities): mean over the 64 features
 gate_table = pd.DataFrame(gates, columns=readout["modalities"])
 gate_table["class"] = [names[y] for y in test.y]
 gate_table.groupby("class").mean().round(3)
 
 # %% [markdown]
+# A gate is only half of each term z_m ⊙ g_m: the candidate g_m can be large or near zero.
+# The mean size of each modality's term in F, |z_m ⊙ g_m|, over the test set:
+
+# %%
+h_all = embed.predict(test.x, verbose=0)
+candidates = [keras.ops.convert_to_numpy(c(h)) for c, h in zip(gmu.candidates, h_all)]
+terms = {m: float(np.abs(readout["gates"][:, i] * candidates[i]).mean())
+         for i, m in enumerate(readout["modalities"])}
+print({m: round(v, 3) for m, v in terms.items()})
+
+# %% [markdown]
+# TEXT_AFTER_GATES
+#
 # ## Cross-modal attention: which words each image region looks at, and back
 #
 # The image's 8×8 feature-map positions attend over the name's tokens, and each token attends
-# over the positions. Padding tokens get zero attention.
+# over the 64 positions. Each row of an attention map is a softmax: it sums to 1 over what is
+# attended to, and padding tokens are masked out (weight 0).
 
 # %%
 readout = fusion.fusion_readout(models["cross_attention"], test.x)
 order = readout["modalities"]  # sorted: image, text
 image_to_text = readout["attention_maps"][order.index("image")]  # (n, heads, 64, tokens)
 text_to_image = readout["attention_maps"][order.index("text")]  # (n, heads, tokens, 64)
-print(image_to_text.shape, text_to_image.shape)
+print("image → text", image_to_text.shape, "text → image", text_to_image.shape)
+real = test.x["text"] != 0  # (n, tokens): True for words, False for padding
+on_words = (image_to_text * real[:, None, None, :]).sum(axis=-1)
+print(f"image → text rows: sum {image_to_text.sum(axis=-1).mean():.3f}, "
+      f"of which on real words {on_words.mean():.3f}")
 
 # %% [markdown]
 # Per example: the picture; the attention its 64 regions give each word (mean over heads and
-# regions); where the words look in the picture (mean over heads and words, on the 8×8 grid).
-# `mmkeras.plots.plot_cross_attention` draws it from the readout (the README's figure comes
-# from the same function).
+# regions, so the bars of one picture sum to 1); where the words look in the picture (mean
+# over heads and words, on the 8×8 grid). `mmkeras.plots.plot_cross_attention` draws it from
+# the readout.
 
 # %%
 examples = [0, 2, 40, 100] if len(test.y) > 100 else [0, 1]
@@ -106,23 +179,57 @@ some = {"modalities": order, "attention_maps": [m[examples] for m in readout["at
 mmkeras.plots.plot_cross_attention(some, test.x["image"][examples], test.x["text"][examples],
                                    data.vocabulary, [names[y] for y in test.y[examples]])
 plt.show()
+for i in examples:
+    words = [data.vocabulary[t] for t in test.x["text"][i] if t]
+    bars = image_to_text[i].mean(axis=(0, 1))[:len(words)]
+    print(f"{' '.join(words)!r}: bars sum to {bars.sum():.3f}")
 
 # %% [markdown]
+# TEXT_AFTER_CROSS
+#
 # ## Summary
 #
-# Attention weights and gates are cheap to read and tempting to over-interpret: they show
-# where the fusion put weight, not why the prediction is right. Check a reading against
-# `mmkeras.evaluation.modality_contributions` (accuracy lost when a modality goes missing).
-
-# %%
-pd.Series(mmkeras.evaluation.modality_contributions(models["gated"], test.x, test.y)).round(3)
-
-# %% [markdown]
+# SUMMARY
+#
 # ## Exercises
 #
-# 1. Which emoji category relies most on the picture under modality attention? Does
-#    leave-one-modality-out agree?
+# 1. Which emoji category loses most accuracy without the picture, under the modality
+#    attention model? Does its mean attention weight on the image say the same?
 # 2. Retrain `cross_attention` with `num_heads=4` (`fusion.CrossModalAttentionFusion(num_heads=4)`).
 #    Do the heads look at different words?
 # 3. Give the weighted sum fixed weights (`fusion.WeightedSumFusion(alpha=[0.9, 0.1],
 #    learn_alpha=False)`). How much accuracy does the fixed choice cost?
+#
+# ## Solutions
+#
+# The solutions are collapsed below: click a cell to expand it. Exercises 2 and 3 retrain for
+# fewer epochs than above: read them as first evidence.
+
+# %% tags=["solution"]
+# Exercise 1: per-class accuracy lost without the picture, against the attention weights
+lost = {}
+for c, name in enumerate(names):
+    mask = test.y == c
+    if mask.any():
+        x = {m: v[mask] for m, v in test.x.items()}
+        lost[name] = evaluation.modality_contributions(models["attention"], x, test.y[mask])["image"]
+answer = pd.DataFrame({"lost without image": pd.Series(lost),
+                       "mean attention on image": per_class["image"]})
+print(answer.round(3).sort_values("lost without image", ascending=False).to_string())
+
+# %% tags=["solution"]
+# Exercise 2: cross-attention with 4 heads
+four = trained(fusion.CrossModalAttentionFusion(num_heads=4), epochs=EXERCISE_EPOCHS)
+maps = fusion.fusion_readout(four, test.x)["attention_maps"][0]  # image → text
+for i in examples[:2]:
+    words = [data.vocabulary[t] for t in test.x["text"][i] if t]
+    per_head = maps[i].mean(axis=1)[:, :len(words)]  # (heads, words)
+    print(" ".join(words), "→ each head's most attended word:",
+          [words[j] for j in per_head.argmax(axis=1)])
+
+# %% tags=["solution"]
+# Exercise 3: fixed weights 0.9 (image) and 0.1 (text)
+fixed = trained(fusion.WeightedSumFusion(alpha=[0.9, 0.1], learn_alpha=False),
+                epochs=EXERCISE_EPOCHS)
+learned = trained("weighted", epochs=EXERCISE_EPOCHS)
+# Compare the two test accuracies printed above (same epochs, same seed).

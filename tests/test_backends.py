@@ -1,8 +1,8 @@
 """The layer and fusion tests again under JAX: `keras.ops` only means every backend.
 
-The formula (NumPy reference), masking, config and `.keras` round-trip tests run; the
-argument checks, which never reach a backend, and mixed precision are left to the
-TensorFlow run of the same files.
+The formula (NumPy reference) and masking tests run; the argument checks, which never
+reach a backend, the config and `.keras` round trips (backend-free JSON and weights) and
+mixed precision are left to the TensorFlow run of the same files.
 """
 
 import os
@@ -15,9 +15,11 @@ import pytest
 HERE = Path(__file__).parent
 
 
-# Argument checks raise before any backend op; they are not run again under JAX.
+# Argument checks raise before any backend op and round trips are backend-free JSON and
+# weights; they are not run again under JAX.
 NOT_BACKEND = ("not mixed_precision and not rejects and not heads_must and not registry_lists "
-               "and not binary_must and not bad_argument")
+               "and not binary_must and not bad_argument and not round_trip "
+               "and not loads_configs and not warns_and_refuses")
 
 
 @pytest.mark.slow

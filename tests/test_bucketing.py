@@ -144,6 +144,9 @@ def test_fit_model_same_seed_same_losses_and_off_is_keras_fit():
     y = np.arange(64) % 3
     first = _fit(x, y, 4)
     np.testing.assert_allclose(first["loss"], _fit(x, y, 4)["loss"], rtol=1e-6)
+    # Padded to fixed boundaries: the same batches, more masked steps, the same updates.
+    np.testing.assert_allclose(first["loss"], _fit(x, y, 4, bucketing="boundaries")["loss"],
+                               rtol=1e-4)
     assert not np.allclose(first["loss"], _fit(x, y, 4, seed=1)["loss"])
     # Off: exactly what model.fit on the arrays does.
     off = _fit(x, y, 4, bucketing=False)
@@ -170,3 +173,72 @@ def test_steps_per_execution_makes_the_same_updates():
                                            patience=None, checkpoint=False)
         losses.append(history["loss"])
     np.testing.assert_allclose(losses[0], losses[1], rtol=1e-5)
+
+
+def test_boundary_ladder_and_bad_boundaries():
+    assert bucketing.boundary_ladder(92) == [1, 2, 3, 4, 6, 8, 12, 16, 23, 32, 46, 64, 92]
+    assert bucketing.boundary_ladder(16, ratio=2) == [1, 2, 4, 8, 16]
+    assert bucketing.boundary_ladder(1) == [1]
+    for stored in range(1, 200):  # sorted, unique, ends at the stored length
+        ladder = bucketing.boundary_ladder(stored)
+        assert ladder == sorted(set(ladder)) and ladder[-1] == stored
+    with pytest.raises(ValueError, match="Received: ratio=1"):
+        bucketing.boundary_ladder(10, ratio=1)
+    assert bucketing.check_boundaries([8, 4, 4, 50], 30) == [4, 8, 30]
+    assert bucketing.check_boundaries(np.array([2, 4], "int64"), 4) == [2, 4]
+    for bad in ([], [0, 3], [2.5], [[2, 3]]):
+        with pytest.raises(ValueError, match="Received: bucket_padding="):
+            bucketing.check_boundaries(bad, 30)
+
+
+def test_padding_per_backend_and_model():
+    assert bucketing.best_padding(backend="jax") == "boundaries"
+    assert bucketing.best_padding(backend="tensorflow") == "longest"
+    assert bucketing.best_padding(backend="torch") == "longest"
+
+    class Compiled:
+        jit_compile = True
+
+    assert bucketing.best_padding(Compiled()) == "boundaries"
+    Compiled.jit_compile = False
+    assert bucketing.best_padding(Compiled(), backend="jax") == "longest"
+    assert bucketing.check_padding(None, "boundaries") == "boundaries"
+    assert bucketing.check_padding("longest", True) == "longest"
+    assert bucketing.check_padding([4, 8], True) == [4, 8]
+    assert bucketing.check_padding(None, True) == bucketing.best_padding()
+    with pytest.raises(ValueError, match="Received: bucket_padding='widest'"):
+        bucketing.check_padding("widest")
+
+
+@pytest.mark.parametrize("padding", ["boundaries", [5, 20]])
+def test_batches_padded_to_fixed_boundaries(padding):
+    x, y, lengths = _sequences()
+    ladder = (bucketing.boundary_ladder(30) if padding == "boundaries"
+              else bucketing.check_boundaries(padding, 30))
+    pipeline = datasets.to_tf_dataset(Split(x, y), batch_size=16, shuffle=True, seed=3,
+                                      bucketing=True, bucket_padding=padding)
+    batches, order = _epoch(pipeline)
+    np.testing.assert_array_equal(np.sort(order), y)
+    for audio, _, index in batches:
+        longest = lengths[index].max()
+        # the smallest boundary that holds the batch's longest sample
+        assert audio.shape[1] == min(b for b in ladder if b >= longest)
+        np.testing.assert_array_equal(audio, x["audio"][index, :audio.shape[1]])
+    assert {b[0].shape[1] for b in batches} <= set(ladder)
+    # bucketing="boundaries" is the same mode
+    same = datasets.to_tf_dataset(Split(x, y), batch_size=16, shuffle=True, seed=3,
+                                  bucketing="boundaries")
+    if padding == "boundaries":
+        assert [b[0].shape for b in _epoch(same)[0]] == [b[0].shape for b in batches]
+
+
+def test_fit_and_predict_refuse_unknown_padding_modes():
+    x, y, _ = _sequences(n=8)
+    model = _model("concat")
+    with pytest.raises(ValueError, match="Received: bucketing='widest'"):
+        training.fit_model(model, (x, y), epochs=1, bucketing="widest")
+    with pytest.raises(ValueError, match="Received: bucketing='widest'"):
+        mmkeras.evaluation.predict(model, x, bucketing="widest")
+    for mode in ("longest", "boundaries"):
+        np.testing.assert_allclose(mmkeras.evaluation.predict(model, x, bucketing=mode),
+                                   model.predict(x, verbose=0), rtol=1e-4, atol=1e-5)

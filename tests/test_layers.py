@@ -13,8 +13,10 @@ from mmkeras.layers import (
     PaddingMask,
     PositionEmbedding,
     SubwordEmbedding,
+    TiledMaxPooling2D,
     TransformerEncoderBlock,
 )
+from mmkeras.layers.tiled_max_pooling import tiled_max_pool
 
 RNG = np.random.default_rng(0)
 MASK = np.array([[True, True, True, False, False], [True, False, False, False, False]])
@@ -81,7 +83,8 @@ def test_transformer_block_ignores_padded_keys():
 @pytest.mark.parametrize(
     "layer",
     [PaddingMask(pad_value=-1), ApplyMask(), MaskedGlobalPooling1D("max"), LastStep(),
-     PositionEmbedding(7), TransformerEncoderBlock(num_heads=3, key_dim=5, ff_dim=9, dropout=0.2)],
+     PositionEmbedding(7), TiledMaxPooling2D(3, padding="same"),
+     TransformerEncoderBlock(num_heads=3, key_dim=5, ff_dim=9, dropout=0.2)],
 )
 def test_config_round_trip(layer):
     config = json.loads(json.dumps(keras.saving.serialize_keras_object(layer)))
@@ -132,3 +135,54 @@ def test_subword_embedding_config_and_bad_arguments():
         SubwordEmbedding(buckets=0, output_dim=2, max_words=2, max_ngrams=3)
     with pytest.raises(ValueError, match=r"Received: shape=\(None, 5\)"):
         layer(keras.Input((5,), dtype="int32"))
+def _max_pool_reference(x, pool, padding):
+    """NumPy max pooling of non-overlapping `pool` tiles (TensorFlow's "same" offsets)."""
+    batch, rows, columns, channels = x.shape
+    counts, pads = [], []
+    for size, p in zip((rows, columns), pool):
+        count = -(-size // p) if padding == "same" else size // p
+        extra = max(count * p - size, 0)
+        counts.append(count)
+        pads.append((extra // 2, extra - extra // 2))
+    x = np.pad(x, [(0, 0), pads[0], pads[1], (0, 0)], constant_values=-np.inf)
+    out = np.empty((batch, counts[0], counts[1], channels), x.dtype)
+    for i in range(counts[0]):
+        for j in range(counts[1]):
+            out[:, i, j] = x[:, i * pool[0]:(i + 1) * pool[0],
+                             j * pool[1]:(j + 1) * pool[1]].max(axis=(1, 2))
+    return out
+
+
+@pytest.mark.parametrize("shape", [(2, 7, 6, 3), (1, 4, 4, 2), (2, 5, 9, 1)])
+@pytest.mark.parametrize("pool", [(2, 2), (3, 2)])
+@pytest.mark.parametrize("padding", ["same", "valid"])
+def test_tiled_max_pooling_equals_max_pooling(shape, pool, padding):
+    x = RNG.normal(size=shape).astype("float32")
+    expected = _max_pool_reference(x, pool, padding)
+    # The reshape itself (on every backend), and the layer (the reshape on JAX).
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(tiled_max_pool(x, pool, padding)), expected)
+    layer = TiledMaxPooling2D(pool, padding=padding)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(layer(x)), expected)
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(keras.layers.MaxPooling2D(pool, padding=padding)(x)),
+        expected)
+    first = np.moveaxis(x, -1, 1)
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(tiled_max_pool(first, pool, padding, "channels_first")),
+        np.moveaxis(expected, -1, 1))
+    # Overlapping windows are MaxPooling2D's own.
+    overlapping = TiledMaxPooling2D(pool, strides=1, padding=padding)
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(overlapping(x)),
+        keras.ops.convert_to_numpy(keras.layers.MaxPooling2D(pool, 1, padding)(x)))
+
+
+def test_tiled_max_pooling_saved_in_a_model(tmp_path):
+    inputs = keras.Input((6, 6, 2))
+    model = keras.Model(inputs, TiledMaxPooling2D(2, padding="same", name="pool")(inputs))
+    x = RNG.normal(size=(3, 6, 6, 2)).astype("float32")
+    model.save(tmp_path / "pool.keras")
+    loaded = keras.saving.load_model(tmp_path / "pool.keras", safe_mode=True)
+    assert isinstance(loaded.get_layer("pool"), TiledMaxPooling2D)
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))

@@ -113,11 +113,18 @@ def test_every_notebook_has_its_full_size_time_recorded():
     assert all(t["seconds"] > 0 and "cores" in t["machine"] for t in times.values())
 
 
+# Notebooks that need an optional extra: the module they import.
+OPTIONAL = {"13_scaling_out_with_ray": "ray"}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
 def test_runs_top_to_bottom_in_smoke_mode(notebook, tmp_path, monkeypatch):
     import nbformat
     from nbclient import NotebookClient
+
+    if notebook.stem in OPTIONAL:
+        pytest.importorskip(OPTIONAL[notebook.stem])
 
     monkeypatch.setenv("MMKERAS_SMOKE", "1")
     monkeypatch.setenv("MPLBACKEND", "Agg")

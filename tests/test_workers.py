@@ -2,6 +2,7 @@
 
 import os
 import operator
+import sys
 
 import numpy as np
 import pandas as pd
@@ -99,6 +100,7 @@ def test_fusions_registered_by_the_caller_reach_the_workers(small_av_digits):
 
 UNGUARDED_SCRIPT = """
 import operator
+import sys
 from mmkeras.experiments.workers import run_in_workers
 print(list(run_in_workers(operator.sub, (10,), [(1,), (2,)], 2)))
 """
@@ -115,3 +117,57 @@ def test_a_script_without_a_main_guard_runs_once(tmp_path):
                           timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.splitlines() == ["[9, 8]"]
+
+
+PARENT = """
+import subprocess, sys
+child = subprocess.Popen([sys.executable, "-c", sys.argv[1], sys.argv[2]], stdout=subprocess.PIPE,
+                         text=True)
+child.stdout.readline()  # "ready": it watches its parent now
+print(child.pid, flush=True)
+child.wait()
+"""
+CHILD = """
+import os, sys, time
+from mmkeras.experiments.workers import exit_with_parent
+exit_with_parent(os.getppid(), sys.argv[1], interval=0.1)
+print("ready", flush=True)
+time.sleep(300)
+"""
+
+
+def _alive(pid):
+    import os
+
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie is dead
+    except OSError:
+        return os.path.exists(f"/proc/{pid}") if os.path.isdir("/proc") else False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("method", ["prctl", "watchdog"])
+def test_a_worker_ends_when_its_parent_is_killed(method):
+    """What a study's worker processes do, with both ways of noticing (the pool's own
+    test: tests/test_ray_executor.py, a killed driver)."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, CHILD, method],
+                              stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    try:
+        assert _alive(child)
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(10)
+        deadline = time.monotonic() + 5
+        while _alive(child) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(child)
+    finally:
+        parent.kill()
+        if _alive(child):
+            os.kill(child, signal.SIGKILL)

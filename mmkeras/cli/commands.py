@@ -39,6 +39,7 @@ def compare(args):
 
     if args.fusions:
         check_fusions(args.fusions)
+    executor = check_executor(args)
     data = load_data(args)
     out = args.out = args.out or os.path.join("mmkeras-results", data.name)
     check_output_dir(out)
@@ -47,13 +48,30 @@ def compare(args):
     _, summary = compare(data, fusions=args.fusions, seeds=args.seeds, epochs=args.epochs,
                          preset=args.preset, out=out, cv_folds=args.cv,
                          robustness=not args.no_robustness, save_models=not args.no_models,
-                         bucketing=not args.no_bucketing, tune=args.tune, workers=args.workers,
-                         train_limit=args.train_limit)
+                         bucketing=not args.no_bucketing, tune=args.tune,
+                         train_limit=args.train_limit, **executor)
     print()
     print(markdown_table(summary))
     kept = "" if args.no_models else f", the trained models in {out}/models/"
     print(f"\nWrote {out}/results.csv, results.md, figures (*.png){kept}.")
     return 0
+
+
+def check_executor(args):
+    """`compare`'s executor arguments from `--executor`, `--workers`, `--address`."""
+    if args.executor == "local":
+        if args.address is not None:
+            raise ValueError(f"--address is for --executor ray. Received: --address "
+                             f"{args.address!r} with --executor local")
+        return {"workers": "auto" if args.workers is None else args.workers}
+    if args.workers is not None:
+        raise ValueError("--workers is for --executor local; with --executor ray the "
+                         "cluster's CPUs and GPUs decide how many runs train at once. "
+                         f"Received: --workers {args.workers}")
+    from mmkeras.experiments.ray_executor import import_ray
+
+    import_ray()  # the install hint now, before the data load
+    return {"executor": "ray", "address": args.address}
 
 
 def train(args):

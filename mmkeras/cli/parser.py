@@ -133,9 +133,15 @@ def _add_compare(sub):
                    help="give every fusion and baseline the same KerasTuner search of TRIALS "
                         "trials (learning rate, dropout, fusion width/heads), selected on "
                         "validation; the chosen values are in results.csv")
-    p.add_argument("--workers", type=workers, default="auto",
-                   help="runs trained at once, each in its own process (default auto: 2 on a "
-                        "CPU-only machine with 2 or more cores, else 1)")
+    p.add_argument("--workers", type=workers,
+                   help="with --executor local: runs trained at once, each in its own process "
+                        "(default auto: 2 on a CPU-only machine with 2 or more cores, else 1)")
+    p.add_argument("--executor", choices=["local", "ray"], default="local",
+                   help="where the runs train: this machine (default), or Ray tasks on a "
+                        "cluster (pip install \"mmkeras[ray]\"); same results and files")
+    p.add_argument("--address", metavar="auto|HOST:PORT",
+                   help="with --executor ray: the cluster (auto: the one `ray start` started "
+                        "here; default: RAY_ADDRESS, else a new local cluster of this machine)")
     p.add_argument("--out", help="output folder (default mmkeras-results/DATASET)")
 
 

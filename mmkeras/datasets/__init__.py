@@ -1,7 +1,7 @@
 """Datasets: embedded real data (offline), your own files, and TFDS loaders.
 
 - `load(name)`: `"av_digits"` (image + audio), `"emoji"` (image + text),
-  `"spoken_words"` (audio), from `data/`, offline, in about a second.
+  `"spoken_words"` (audio), from the package's `data/` folder, offline, in about a second.
 - `load_pairs(name)`: the same data as matching pairs (`y` = match group), for
   retrieval (`mmkeras.tasks`).
 - `to_tf_dataset(split, ...)`: a `tf.data` pipeline of `({modality: x}, y)`;

@@ -1,5 +1,7 @@
 """Splits as `tf.data` pipelines of `({modality: tensor}, label)` batches."""
 
+import functools
+
 import numpy as np
 
 from mmkeras.datasets import bucketing as bucketing_lib
@@ -7,7 +9,8 @@ from mmkeras.utils import validation
 
 
 def to_tf_dataset(split, batch_size=32, shuffle=False, modalities=None, augment=None,
-                  seed=0, cache=True, drop_remainder=False, bucketing=False):
+                  seed=0, cache=True, drop_remainder=False, bucketing=False,
+                  bucket_padding=None):
     """Turns a `Split` into a batched, prefetched `tf.data.Dataset`.
 
     The order follows the keras-io recipe: `cache()` the decoded arrays, then
@@ -17,7 +20,8 @@ def to_tf_dataset(split, batch_size=32, shuffle=False, modalities=None, augment=
 
     With `bucketing`, samples of similar length (in their variable-length
     modalities: token ids, frames; see `mmkeras.datasets.bucketing`) are
-    batched together and each batch is cut to its own longest sample, so a
+    batched together and each batch is cut to its own longest sample, or
+    padded up to the next of a few fixed lengths (`bucket_padding`), so a
     masked LSTM computes the steps the data holds rather than the stored
     padding. Shuffled, every epoch the samples are shuffled, sorted (stably)
     into geometric length buckets, cut into batches, and the batches
@@ -44,8 +48,19 @@ def to_tf_dataset(split, batch_size=32, shuffle=False, modalities=None, augment=
         drop_remainder: Drop the last smaller batch (needed by some
             distribution strategies).
         bucketing: `False` (every batch has the stored, full length), `True`
-            (bucket every variable-length modality), or the modality names to
-            bucket.
+            (bucket every variable-length modality), `"longest"` or
+            `"boundaries"` (the same, padded that way), or the modality names
+            to bucket.
+        bucket_padding: How a bucketed batch is padded: `"longest"` (cut to
+            its longest sample: the fewest steps, a new shape nearly every
+            batch), `"boundaries"` (up to the next of the fixed lengths
+            `bucketing.boundary_ladder(stored length)`: 1, 2, 3, 4, 6, 8, 12,
+            16, 23, 32, 46, 64, then the stored length; a handful of shapes,
+            so a compiled step is compiled a handful of times), or a list of
+            boundaries (the stored length is always the last). `None`: the
+            mode `bucketing` names, else
+            `bucketing.best_padding()`: `"boundaries"` on JAX, `"longest"`
+            on TensorFlow and torch.
 
     Returns:
         A `tf.data.Dataset` whose element keys match the builder's inputs.
@@ -70,7 +85,10 @@ def to_tf_dataset(split, batch_size=32, shuffle=False, modalities=None, augment=
     y = np.asarray(split.y)
     variable = bucketing_lib.check_bucketing(bucketing, x)
     if variable:
-        ds = _bucketed(x, y, variable, batch_size, shuffle, seed, cache, drop_remainder)
+        boundaries = _boundaries(x, variable, bucketing_lib.check_padding(bucket_padding,
+                                                                          bucketing))
+        ds = _bucketed(x, y, variable, boundaries, batch_size, shuffle, seed, cache,
+                       drop_remainder)
     else:
         ds = tf.data.Dataset.from_tensor_slices((x, y))
         if cache:
@@ -95,8 +113,19 @@ def to_tf_dataset(split, batch_size=32, shuffle=False, modalities=None, augment=
 
 
 
-def _bucketed(x, y, variable, batch_size, shuffle, seed, cache, drop_remainder):
-    """Batches of samples of similar length, each cut to its longest sample.
+def _boundaries(x, variable, padding):
+    """`{modality: boundaries}` to pad to, or `{}` to cut each batch to its longest."""
+    stored = {m: x[m].shape[1] for m in variable}
+    if padding == "longest":
+        return {}
+    if padding == "boundaries":
+        return {m: bucketing_lib.boundary_ladder(stored[m]) for m in variable}
+    return {m: bucketing_lib.check_boundaries(padding, stored[m]) for m in variable}
+
+
+def _bucketed(x, y, variable, boundaries, batch_size, shuffle, seed, cache, drop_remainder):
+    """Batches of samples of similar length, each cut to its longest sample
+    or to the `boundaries` (`{modality: sorted lengths}`) next above it.
 
     Shuffled: every epoch the samples are shuffled, stably sorted by length
     bucket (so a bucket's samples come in a new random order), cut into
@@ -119,7 +148,8 @@ def _bucketed(x, y, variable, batch_size, shuffle, seed, cache, drop_remainder):
         ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
         ds = ds.batch(len(y)).map(_sort_by_bucket).unbatch()
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-    ds = ds.map(_cut_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    cut = functools.partial(_cut_batch, boundaries=boundaries)
+    ds = ds.map(cut, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     batches = len(y) // batch_size if drop_remainder else -(-len(y) // batch_size)
     if shuffle:
         ds = ds.shuffle(batches, seed=seed + 1, reshuffle_each_iteration=True)
@@ -136,11 +166,16 @@ def _sort_by_bucket(features, label, lengths, buckets):
             tf.nest.map_structure(take, lengths), take(buckets))
 
 
-def _cut_batch(features, label, lengths, buckets):
-    """A batch's variable-length modalities cut to the batch's longest sample."""
+def _cut_batch(features, label, lengths, buckets, boundaries):
+    """A batch's variable-length modalities cut to the batch's longest sample,
+    or to the smallest of the modality's `boundaries` that holds it."""
     import tensorflow as tf
 
     features = dict(features)
     for name, length in lengths.items():
-        features[name] = features[name][:, :tf.reduce_max(length)]
+        steps = tf.reduce_max(length)
+        if name in boundaries:
+            ladder = tf.constant(boundaries[name], dtype=steps.dtype)
+            steps = tf.gather(ladder, tf.searchsorted(ladder, steps[None])[0])
+        features[name] = features[name][:, :steps]
     return features, label

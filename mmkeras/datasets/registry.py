@@ -13,7 +13,7 @@ DATASETS = {
 
 
 def load(name, **kwargs):
-    """Loads an embedded dataset from `data/`, offline.
+    """Loads an embedded dataset shipped in the package (`datasets.data_dir()`), offline.
 
     Args:
         name: One of `DATASETS`: `"av_digits"` (image + audio),

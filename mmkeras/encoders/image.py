@@ -15,6 +15,7 @@ from mmkeras.encoders._checks import (
     check_input_shape,
     check_positive,
 )
+from mmkeras.layers import TiledMaxPooling2D
 from mmkeras.utils import validation
 
 _SHAPE = "(height, width, channels)"
@@ -102,7 +103,8 @@ def image_cnn(input_shape=(28, 28, 1), filters=(32, 64), embedding_dim=64,
         x = layers.ReLU(name=f"relu_{i + 1}")(x)
         if i == 0:
             x = layers.Identity(name="stem")(x)
-        x = layers.MaxPooling2D(2, padding="same", name=f"pool_{i + 1}")(x)
+        # MaxPooling2D's outputs; its gradient is ~10x cheaper on JAX (XLA on CPU).
+        x = TiledMaxPooling2D(2, padding="same", name=f"pool_{i + 1}")(x)
     x = layers.Reshape((-1, filters[-1]), name="sequence")(x)
     x = layers.GlobalAveragePooling1D(name="global_pool")(x)
     if dropout:

@@ -4,7 +4,7 @@ import keras
 from keras import layers
 
 from mmkeras.encoders._checks import as_layers, check_arguments, check_input_shape
-from mmkeras.layers import LastStep
+from mmkeras.layers import LastStep, TiledMaxPooling2D
 
 
 def video_cnn_lstm(input_shape=(8, 32, 32, 3), filters=(16, 32), units=64,
@@ -35,7 +35,7 @@ def video_cnn_lstm(input_shape=(8, 32, 32, 3), filters=(16, 32), units=64,
     frame.add(keras.Input(shape=shape[1:]))
     for i, f in enumerate(filters):
         frame.add(layers.Conv2D(f, 3, padding="same", activation="relu", name=f"conv_{i + 1}"))
-        frame.add(layers.MaxPooling2D(2, padding="same", name=f"pool_{i + 1}"))
+        frame.add(TiledMaxPooling2D(2, padding="same", name=f"pool_{i + 1}"))
     frame.add(layers.GlobalAveragePooling2D(name="global_pool"))
     inputs = keras.Input(shape=shape, name="video")
     x = layers.TimeDistributed(frame, name="frames")(inputs)

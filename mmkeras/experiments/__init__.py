@@ -6,6 +6,9 @@
   `record(...)`, `report()`; `training_run.run_one` trains one `RunSpec`.
 - `ResultStore`: one JSON line per finished run (`runs.jsonl`), checked on
   resume; `settings.json` keeps a folder to one study's settings.
+- Where the runs train: this process, `workers` processes of this machine,
+  or Ray tasks on a cluster (`compare(..., executor="ray")`, `RayExecutor`;
+  Ray is imported only then).
 - `summarize`, `markdown_table`, `findings`, `versus`: reading the results.
 
 `mmkeras.experiments.retrieval`: the retrieval study's parts (not imported here:
@@ -14,6 +17,7 @@ it loads the matching tasks).
 
 from mmkeras.experiments.comparison import check_output_dir, compare, load_dataset
 from mmkeras.experiments.presets import PRESETS
+from mmkeras.experiments.ray_executor import RayExecutor
 from mmkeras.experiments.result_store import ResultStore
 from mmkeras.experiments.runs import RunSpec, plan_runs
 from mmkeras.experiments.study import Study, StudySettings
@@ -27,6 +31,7 @@ from mmkeras.experiments.summary import (
 
 __all__ = [
     "PRESETS",
+    "RayExecutor",
     "ResultStore",
     "RunSpec",
     "Study",

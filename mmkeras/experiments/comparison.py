@@ -4,7 +4,7 @@ import dataclasses
 import os
 
 from mmkeras import datasets
-from mmkeras.experiments.executors import local_executor
+from mmkeras.experiments.executors import study_executor
 from mmkeras.experiments.presets import PRESETS
 from mmkeras.experiments.study import Study, StudySettings
 from mmkeras.fusion import FUSIONS
@@ -27,7 +27,8 @@ def check_output_dir(out):
 
 
 def compare(dataset="av_digits", fusions=None, seeds=None, epochs=None, preset="quick",
-            out=None, *, workers=1, figures=True, dataset_options=None, **options):
+            out=None, *, workers=1, executor="local", address=None, figures=True,
+            dataset_options=None, **options):
     """Trains every fusion (and a unimodal baseline per modality) on the same
     encoders, budget and schedule, for several seeds, and tabulates the results.
 
@@ -48,6 +49,15 @@ def compare(dataset="av_digits", fusions=None, seeds=None, epochs=None, preset="
             `"auto"`: 2 on a CPU-only machine with 2 or more cores, else 1.
             Each run is seeded on its own, so the results match a sequential
             study up to float rounding (a worker computes with fewer threads).
+        executor: `"local"` (this machine, `workers` processes) or `"ray"`:
+            each run (and each tuning trial) a Ray task on the cluster at
+            `address`, one GPU per run on a cluster with GPUs, the results
+            written here in plan order (`pip install "mmkeras[ray]"`; see
+            `mmkeras.experiments.ray_executor.RayExecutor`, which you may
+            also pass). The results and files are those of a local study.
+        address: With `executor="ray"`: `None` (`RAY_ADDRESS`, else a new
+            local cluster of this machine, stopped at the end), `"auto"`
+            (the cluster `ray start` started here) or `"HOST:PORT"`.
         figures: Write PNG figures to `out`.
         dataset_options: Keyword arguments for `datasets.load`.
         **options: The study's options:
@@ -84,7 +94,7 @@ def compare(dataset="av_digits", fusions=None, seeds=None, epochs=None, preset="
     options.setdefault("patience", defaults["patience"])
     settings = StudySettings(epochs=defaults["epochs"] if epochs is None else epochs,
                              out=out, **{**options, "tune": options.get("tune") or 0})
-    executor = local_executor(workers, fusions)
+    executor = study_executor(executor, workers, fusions, address, settings.verbose)
     data = load_dataset(dataset, dataset_options)
     if out is not None:
         check_output_dir(out)

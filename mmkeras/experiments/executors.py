@@ -1,14 +1,49 @@
-"""Where a study's runs train: in this process, or in worker processes of this machine.
+"""Where a study's runs train: in this process, in worker processes of this machine, or
+as Ray tasks on a cluster.
 
 An executor is a function `executor(function, shared, tasks)` that yields
 `function(*shared, *task)` for each task, in the order of `tasks`; the study
 records each result as it comes. Every executor runs the same
-`training_run.run_one`.
+`training_run.run_one`. An executor may also offer `fan_in` (the Ray one
+does), to train the trials of tuned runs side by side.
 """
 
 import warnings
 
 from mmkeras.experiments.workers import resolve_workers, run_in_workers, threads_per_worker
+from mmkeras.utils import validation
+
+EXECUTORS = ("local", "ray")
+
+
+def study_executor(executor="local", workers=1, fusions=(), address=None, verbose=1):
+    """The executor of a study, from `compare`'s arguments.
+
+    Args:
+        executor: `"local"` (this machine: this process, or `workers`
+            processes), `"ray"` (Ray tasks on the cluster at `address`, see
+            `RayExecutor`), or an executor function of your own.
+        workers: With `"local"`: runs at once (`resolve_workers`).
+        fusions: The study's fusion names (registered in each worker).
+        address: With `"ray"`: the cluster (`None`: `RAY_ADDRESS`, else a new
+            local cluster; `"auto"`; `"HOST:PORT"`).
+        verbose: 2 also shows the Ray workers' own output.
+    """
+    if callable(executor):
+        return executor
+    validation.check_choice("executor", executor, EXECUTORS)
+    if executor == "local":
+        if address is not None:
+            raise ValueError(f"`address` is for executor='ray'. Received: address={address!r} "
+                             "with executor='local'")
+        return local_executor(workers, fusions)
+    if workers != 1:
+        raise ValueError(f"`workers` is for executor='local'; with executor='ray' the cluster's "
+                         f"CPUs and GPUs decide how many runs train at once. Received: "
+                         f"workers={workers!r}")
+    from mmkeras.experiments.ray_executor import RayExecutor
+
+    return RayExecutor(address, fusions=fusions, log_to_driver=verbose > 1)
 
 
 def in_process(function, shared, tasks):

@@ -101,15 +101,31 @@ class Study:
     def run(self, executor):
         """Runs what is pending with `executor` (`executor(function, shared, tasks)`
         yields `function(*shared, *task)` for each task, in order) and records each
-        finished run at once, so that an interrupted study resumes."""
+        finished run at once, so that an interrupted study resumes.
+
+        A tuned study on an executor with `fan_in` (Ray) trains every trial as a
+        task of its own: the runs' `trial_tasks` first, then `run_tuned` with
+        their scores; other executors search inside `run_one`, trial after trial.
+        """
         progress = Progress(len(self.plan), self.settings.verbose)
         for spec, _, _ in self.plan:
             if self.store.done(self.key(spec)):
                 progress.skipped(self.key(spec))
         tasks = self.pending()
-        for task, result in zip(tasks, executor(training_run.run_one, (self.data,), tasks)):
-            self.record(*result)
-            progress.finished(task[0], result[0])
+        if self.settings.tune and hasattr(executor, "fan_in"):
+            trials = [training_run.trial_tasks(*task[:4]) for task in tasks]
+            results = executor.fan_in(
+                training_run.run_tuned, (self.data,),
+                [task + (tuple(t[-1] for t in own),) for task, own in zip(tasks, trials)],
+                [(training_run.run_trial, own) for own in trials])
+        else:
+            results = executor(training_run.run_one, (self.data,), tasks)
+        try:
+            for task, result in zip(tasks, results):
+                self.record(*result)
+                progress.finished(task[0], result[0])
+        finally:  # interrupted: stop the executor's runs now, not when collected
+            getattr(results, "close", lambda: None)()
         return self.results()
 
     def record(self, row, curves=(), history=None):

@@ -4,6 +4,11 @@ The steps are separate functions so that each can be read (and tested) on
 its own: `build_run_model` (the defaults, or the best of a tuning search),
 `score_run` (test metrics, latency, robustness), `keep_run_files` (confusion
 matrix, the trained model with its preprocessor).
+
+A tuned run searches first: `trial_tasks` lists its trials and `run_trial`
+trains one. `run_one` runs them one after the other; an executor that trains
+them side by side (Ray) passes the chosen values back in through
+`run_tuned`, which calls `run_one` — the same run either way.
 """
 
 import json
@@ -25,7 +30,7 @@ from mmkeras.training import fit_model, predict_latency, seed_everything
 STEPS_PER_EXECUTION = 4
 
 
-def run_one(data, spec, train, validation, settings, key):
+def run_one(data, spec, train, validation, settings, key, hyperparameters=None):
     """Trains and scores one `RunSpec`: `(row, robustness curves, history)`.
 
     Args:
@@ -34,11 +39,13 @@ def run_one(data, spec, train, validation, settings, key):
         train, validation: The run's `Split`s (a fold's, or the fixed ones).
         settings: The study's `StudySettings` (budget, schedule, output).
         key: The run's key in the result store.
+        hyperparameters: With `settings.tune`, the values its search chose
+            (`run_tuned`); `None`: search here first.
     """
     seed_everything(spec.seed)
     modalities = list(spec.modalities)
     tr, va, te = (s.select(modalities) for s in (train, validation, data.test))
-    model, tuned = build_run_model(data, spec, tr, va, settings)
+    model, tuned = build_run_model(data, spec, tr, va, settings, hyperparameters)
     folder = None if settings.out is None else run_dir(settings.out, key)
     history, seconds, epochs_run = fit_model(
         model, (tr.x, tr.y), (va.x, va.y), epochs=settings.epochs,
@@ -56,8 +63,24 @@ def run_one(data, spec, train, validation, settings, key):
     return row, curves, history
 
 
-def build_run_model(data, spec, train, validation, settings):
-    """`(model, tuned values or None)`: the defaults, or the best of a tuning search."""
+def build_run_model(data, spec, train, validation, settings, hyperparameters=None):
+    """`(model, tuned values or None)`: the defaults, or the best of a tuning search
+    (`hyperparameters` when the search was done elsewhere)."""
+    build = model_builder(data, spec)
+    if not settings.tune:
+        return build({}), None
+    values = hyperparameters
+    if values is None:
+        trials = [task[-1] for task in trial_tasks(spec, train, validation, settings)]
+        scores = [run_trial(data, spec, train, validation, settings, v) for v in trials]
+        values = tuning.best_values(trials, scores)
+    seed_everything(spec.seed)
+    return build(values), values
+
+
+def model_builder(data, spec):
+    """`build(values) -> compiled model` of `spec`: the defaults for `{}`, else the
+    tuned learning rate, dropout and fusion width/heads."""
     modalities = list(spec.modalities)
 
     def build(values):
@@ -67,15 +90,36 @@ def build_run_model(data, spec, train, validation, settings):
                            learning_rate=values.get("learning_rate", 1e-3),
                            steps_per_execution=STEPS_PER_EXECUTION)
 
-    if not settings.tune:
-        return build({}), None
-    values = tuning.tune_hyperparameters(
-        build, train, validation, settings.tune, fusion=spec.fusion,
-        unimodal=spec.kind == "unimodal", epochs=settings.epochs,
+    return build
+
+
+def trial_tasks(spec, train, validation, settings):
+    """`run_trial`'s arguments (after the dataset) for each trial of `spec`'s search:
+    `settings.tune` trials drawn by KerasTuner's `RandomSearch` seeded by the run."""
+    values = tuning.trial_values(spec.fusion, settings.tune, spec.seed,
+                                 unimodal=spec.kind == "unimodal")
+    return [(spec, train, validation, settings, v) for v in values]
+
+
+def run_trial(data, spec, train, validation, settings, values):
+    """Trains one tuning trial of `spec` with `values`: its best validation accuracy.
+
+    Trains with the run's budget and schedule, from the run's seed, so its score
+    is the same wherever and in whatever order the trials run.
+    """
+    modalities = list(spec.modalities)
+    tr, va = (s.select(modalities) for s in (train, validation))
+    return tuning.train_trial(
+        model_builder(data, spec), tr, va, values, epochs=settings.epochs,
         batch_size=settings.batch_size, patience=settings.patience or settings.epochs,
         seed=spec.seed, bucketing=settings.bucketing)
-    seed_everything(spec.seed)
-    return build(values), values
+
+
+def run_tuned(data, spec, train, validation, settings, key, trials, *scores):
+    """`run_one` with the best of `trials` (value dicts) given their `scores`: how an
+    executor that trained the trials elsewhere finishes the run."""
+    return run_one(data, spec, train, validation, settings, key,
+                   hyperparameters=tuning.best_values(list(trials), list(scores)))
 
 
 def score_run(model, data, spec, test, robustness=True):

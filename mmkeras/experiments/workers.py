@@ -8,13 +8,24 @@ own (`seed_everything(seed)` in the run), so a run's numbers do not depend on
 which worker trains it or what trains beside it; they can differ from a
 sequential run in the last float digits, since a worker computes with fewer
 threads.
+
+A worker ends with the process that started it, however that one ends: a
+study killed by SIGKILL (an out-of-memory kill, a scheduler's pre-emption)
+leaves no worker behind (`exit_with_parent`).
 """
 
 import contextlib
+import ctypes
 import multiprocessing
 import os
+import signal
 import sys
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
+
+# prctl(2): deliver a signal to this process when its parent dies.
+PR_SET_PDEATHSIG = 1
 
 # The state a worker process keeps between runs: (run function, shared arguments).
 _WORKER = {}
@@ -61,7 +72,7 @@ def run_in_workers(function, shared, tasks, workers, setup=None, threads=None):
     # spawn: a fresh interpreter, never a fork of a process TensorFlow already runs threads in.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
-                             initargs=(function, shared, threads, setup)) as pool:
+                             initargs=(os.getpid(), function, shared, threads, setup)) as pool:
         with _caller_script_not_rerun():
             futures = [pool.submit(_run, task) for task in tasks]
         try:
@@ -96,7 +107,43 @@ def _caller_script_not_rerun():
             main.__dict__.update(saved)
 
 
-def _start_worker(function, shared, threads, setup):
+def exit_with_parent(parent_pid, method="auto", interval=0.5):
+    """Makes this process end as soon as the process `parent_pid` (its parent) dies.
+
+    A SIGKILL runs no clean-up in the killed process, so the parent cannot
+    stop its workers; each worker has to notice on its own. `"prctl"` asks
+    the Linux kernel to send this process SIGKILL when its parent dies
+    (`PR_SET_PDEATHSIG`, no thread, no delay; the "parent" is the thread that
+    started this process, and the pool's workers are started by the thread
+    that calls `run_in_workers`, which outlives them); `"watchdog"` polls
+    `os.getppid()` from a daemon thread every `interval` seconds (an
+    orphan's parent becomes another process; Linux and macOS). `"auto"`:
+    prctl on Linux, else the watchdog.
+    """
+    from mmkeras.utils.validation import check_choice
+
+    check_choice("method", method, ("auto", "prctl", "watchdog"))
+    if method == "auto":
+        method = "prctl" if sys.platform.startswith("linux") else "watchdog"
+    if method == "prctl":
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) != 0:
+            method = "watchdog"  # refused (e.g. a sandbox): fall back to polling
+    if method == "watchdog":
+        threading.Thread(target=_watch_parent, args=(parent_pid, interval), daemon=True,
+                         name="mmkeras-parent-watchdog").start()
+    if os.getppid() != parent_pid:  # the parent died before we asked
+        os._exit(1)
+
+
+def _watch_parent(parent_pid, interval):
+    while os.getppid() == parent_pid:
+        time.sleep(interval)
+    os._exit(1)
+
+
+def _start_worker(parent_pid, function, shared, threads, setup):
+    exit_with_parent(parent_pid)
     from mmkeras.utils import tf_logging
 
     tf_logging.quiet_python_loggers()

@@ -7,6 +7,7 @@ from mmkeras.layers.modality_presence import ModalityPresence
 from mmkeras.layers.padding_mask import PaddingMask
 from mmkeras.layers.position_embedding import PositionEmbedding
 from mmkeras.layers.subword_embedding import SubwordEmbedding
+from mmkeras.layers.tiled_max_pooling import TiledMaxPooling2D
 from mmkeras.layers.transformer_encoder_block import TransformerEncoderBlock
 
 __all__ = [
@@ -17,5 +18,6 @@ __all__ = [
     "PaddingMask",
     "PositionEmbedding",
     "SubwordEmbedding",
+    "TiledMaxPooling2D",
     "TransformerEncoderBlock",
 ]

@@ -74,7 +74,8 @@ def load_task(path):
     preprocessor in an extra zip member comes back as a `MultimodalClassifier`."""
     import keras
 
-    import mmkeras  # noqa: F401  (registers mmkeras' layers for loading)
+    # Importing these registers mmkeras' layers, fusions, encoders and converters for loading.
+    from mmkeras import encoders, fusion, layers, preprocessing  # noqa: F401
     from mmkeras.models.multimodal_classifier import MultimodalClassifier
     from mmkeras.models.task import Task
 

@@ -4,10 +4,12 @@ import time
 
 import numpy as np
 
+from mmkeras.datasets.bucketing import PADDINGS, check_padding
 from mmkeras.evaluation.prediction import bucketed_modalities
 from mmkeras.training.callbacks import RunProgress, standard_callbacks
 from mmkeras.utils.input_check import check_inputs
 from mmkeras.utils.timing import median_seconds
+from mmkeras.utils.validation import check_choice
 
 
 def fit_model(model, train, validation=None, epochs=10, batch_size=64, run_dir=None,
@@ -29,14 +31,18 @@ def fit_model(model, train, validation=None, epochs=10, batch_size=64, run_dir=N
         verbose: Keras verbosity.
         tensorboard: Also write TensorBoard logs.
         checkpoint: Save the best model to `run_dir/best.keras`.
-        bucketing: For NumPy inputs: train on length-bucketed batches, each
-            padded to its own longest sequence
+        bucketing: For NumPy inputs: train on length-bucketed batches
             (`mmkeras.datasets.to_tf_dataset(..., bucketing=...)`), for every
             variable-length modality (token ids, frames) whose model input has
             a `None` steps axis; validation batches are sorted by length. The
-            results do not depend on it (masks), the time does. `False`: Keras
-            batches the arrays as given (padded to the stored length).
-            A `tf.data.Dataset` is used as given.
+            results do not depend on it (masks), the time does. `True`: padded
+            the way that is fastest for the model
+            (`mmkeras.datasets.bucketing.best_padding`): up to fixed
+            boundaries when its step is compiled per shape (JAX), to each
+            batch's longest sample otherwise (TensorFlow, torch). `"longest"`
+            or `"boundaries"` chooses. `False`: Keras batches the arrays as
+            given (padded to the stored length). A `tf.data.Dataset` is used
+            as given.
         seed: Shuffle seed of the bucketed batches; `None` draws one from
             NumPy's global generator (set by `seed_everything`).
 
@@ -46,6 +52,7 @@ def fit_model(model, train, validation=None, epochs=10, batch_size=64, run_dir=N
     `standard_callbacks` adds). Early stopping starts its patience afresh
     after a restart (Keras keeps no state for it).
     """
+    check_choice("bucketing", bucketing, (True, False, *PADDINGS), "fit_model")
     train, validation = _as_arrays(train), _as_arrays(validation)
     # Tuples as arrays, a tf.data.Dataset by its element spec.
     for data in (train, validation):
@@ -59,10 +66,12 @@ def fit_model(model, train, validation=None, epochs=10, batch_size=64, run_dir=N
 
             if seed is None:
                 seed = int(np.random.randint(2**31 - 1))
+            bucketed = dict(bucketing=variable, bucket_padding=check_padding(
+                None, bucketing, model))
             fit_args = dict(x=to_tf_dataset((x, y), batch_size, shuffle=True, seed=seed,
-                                            bucketing=variable), shuffle=False)
+                                            **bucketed), shuffle=False)
             if isinstance(validation, tuple):
-                validation = to_tf_dataset(validation[:2], batch_size, bucketing=variable)
+                validation = to_tf_dataset(validation[:2], batch_size, **bucketed)
         else:
             fit_args = dict(x=x, y=y, batch_size=batch_size)
     else:
