@@ -213,3 +213,36 @@ def test_subword_dual_encoder_learns_unseen_emoji_with_early_stopping():
     assert len(info["history"]) == info["epochs_run"] and info["seconds"] > 0
     metrics = study.evaluate_retrieval(model, data.test)["text_to_image"]
     assert metrics["recall@5"] > 3 * metrics["random_recall@5"], metrics
+
+
+def tiny_pairs(n, seed):
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(seed)
+    x = {"image": rng.random((n, 8, 8, 1)).astype("float32"),
+         "text": rng.integers(1, 20, size=(n, 5)).astype("int32")}
+    return SimpleNamespace(x=x, y=np.arange(n))
+
+
+def test_train_matcher_from_dual_encoder_unfreezes_and_keeps_the_dual_encoder():
+    from types import SimpleNamespace
+
+    from mmkeras.experiments import retrieval as study
+
+    dual_encoder, _ = models()
+    before = [w.copy() for w in dual_encoder.get_weights()]
+    data = SimpleNamespace(train=tiny_pairs(16, 0), validation=tiny_pairs(12, 1))
+    matcher, info = study.train_matcher_from_dual_encoder(
+        data, dual_encoder, head="features", epochs=3, frozen_epochs=1, patience=2,
+        candidates=4, batch_size=16)
+    assert info["epochs_run"] <= 3 and 1 <= info["best_epoch"] <= info["epochs_run"]
+    assert all("score" in h and "loss" in h for h in info["history"])
+    assert matcher.get_layer("image_tower").trainable  # unfrozen after the first epoch
+    for a, b in zip(dual_encoder.get_weights(), before):
+        np.testing.assert_array_equal(a, b)
+    separation = study.match_separation(matcher, dual_encoder, data.validation)
+    assert set(separation) == {"p_true", "p_hard_wrong", "p_random_wrong", "auc_hard",
+                               "auc_random"}
+    assert all(0 <= v <= 1 for v in separation.values())
+    with pytest.raises(ValueError, match="Received: frozen_epochs=-1"):
+        study.train_matcher_from_dual_encoder(data, dual_encoder, frozen_epochs=-1)
