@@ -149,3 +149,14 @@ def test_dual_encoder_learns_to_match_unseen_emoji():
     metrics = retrieval_metrics(scores, groups, data.test.y, ks=(5,))
     assert metrics["random_recall@5"] == pytest.approx(5 / 192)
     assert metrics["recall@5"] > 4 * metrics["random_recall@5"], metrics
+
+
+def test_dual_encoder_weight_decay():
+    model = build_dual_encoder(small_encoders(), optimizer="adamw", weight_decay=0.05)
+    assert type(model.optimizer).__name__ == "AdamW"
+    assert model.optimizer.weight_decay == pytest.approx(0.05)
+    assert build_dual_encoder(small_encoders()).optimizer.weight_decay is None
+    with pytest.raises(ValueError, match="Received: weight_decay=-0.1"):
+        build_dual_encoder(small_encoders(), weight_decay=-0.1)
+    with pytest.raises(ValueError, match="on the optimizer instance itself"):
+        build_dual_encoder(small_encoders(), optimizer=keras.optimizers.Adam(), weight_decay=0.1)

@@ -15,6 +15,7 @@ CASES = [
     (lambda: encoders.text_bigru(sequence_length=10, vocab_size=50, units=5), (10,), 10),
     (lambda: encoders.text_conv1d(sequence_length=10, vocab_size=50, filters=7), (10,), 7),
     (lambda: encoders.text_transformer(sequence_length=10, vocab_size=50, embedding_dim=8), (10,), 8),
+    (lambda: encoders.text_subword_bag(max_words=2, max_ngrams=5, buckets=50, output_dim=7), (10,), 7),
     (lambda: encoders.sequence_lstm(input_shape=(None, 5), units=6), (9, 5), 6),
     (lambda: encoders.sequence_conv1d(input_shape=(None, 5), filters=(4, 6)), (9, 5), 6),
     (lambda: encoders.video_cnn_lstm(input_shape=(3, 8, 8, 3), filters=(4,), units=5), (3, 8, 8, 3), 5),
@@ -131,3 +132,31 @@ def test_view_missing_layer_is_explained():
         encoders.encoder_view(plain, "stem")
     with pytest.raises(ValueError, match="Received: view='top'"):
         encoders.encoder_view(plain, "top")
+
+
+def test_subword_bag_ignores_empty_words_and_checks_arguments():
+    from mmkeras.preprocessing.text import subword_ids
+
+    model = encoders.text_subword_bag(max_words=4, max_ngrams=24, buckets=1000)
+    ids = np.stack([subword_ids(t, 1000, 4, 24) for t in ("red heart", "heart red", "red")])
+    out = np.asarray(model(ids))
+    np.testing.assert_allclose(out[0], out[1], rtol=1e-5)  # a bag: order does not count
+    assert not np.allclose(out[0], out[2])
+    assert {"stem", "sequence"} <= {layer.name for layer in model.layers}
+    with pytest.raises(ValueError, match="Received: buckets=0"):
+        encoders.text_subword_bag(buckets=0)
+    with pytest.raises(ValueError, match="Received: output_dim=-1"):
+        encoders.text_subword_bag(output_dim=-1)
+
+
+def test_image_cnn_augmentation_is_training_only():
+    from mmkeras.preprocessing.image import augmentation
+
+    model = encoders.image_cnn(input_shape=(12, 12, 3), embedding_dim=8,
+                               augmentation=augmentation(zoom=0.2, translation=0.2, seed=1))
+    x = RNG.random((2, 12, 12, 3)).astype("float32")
+    np.testing.assert_array_equal(np.asarray(model(x, training=False)),
+                                  np.asarray(model(x, training=False)))
+    assert model.layers[1].name == "image_augmentation"
+    with pytest.raises(TypeError, match="Received: augmentation='flip'"):
+        encoders.image_cnn(augmentation="flip")

@@ -12,6 +12,7 @@ from mmkeras.layers import (
     MaskedGlobalPooling1D,
     PaddingMask,
     PositionEmbedding,
+    SubwordEmbedding,
     TiledMaxPooling2D,
     TransformerEncoderBlock,
 )
@@ -102,6 +103,38 @@ def test_modality_presence_flags_all_zero_samples():
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(ModalityPresence()(ids)), [1, 0])
 
 
+def test_subword_embedding_against_numpy_and_its_word_mask():
+    layer = SubwordEmbedding(buckets=20, output_dim=4, max_words=3, max_ngrams=4)
+    ids = np.array([[3, 7, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0],
+                    [1, 2, 3, 4, 0, 0, 0, 0, 9, 9, 0, 0]])
+    out = np.asarray(layer(ids))
+    table = np.asarray(layer.embedding.embeddings)
+    assert table.shape == (21, 4) and out.shape == (2, 3, 4)
+    np.testing.assert_allclose(out[0, 0], (table[3] + table[7]) / 2, rtol=1e-6)
+    np.testing.assert_allclose(out[0, 1], table[5], rtol=1e-6)
+    np.testing.assert_allclose(out[0, 2], 0)
+    np.testing.assert_allclose(out[1, 0], table[1:5].mean(0), rtol=1e-5)
+    np.testing.assert_allclose(out[1, 2], table[9], rtol=1e-6)  # a repeated piece counts twice
+    np.testing.assert_array_equal(np.asarray(layer.compute_mask(ids)),
+                                  [[True, True, False], [True, False, True]])
+    # The mask reaches the next mask-aware layer: empty words do not dilute the mean.
+    inputs = keras.Input((12,), dtype="int32")
+    pooled = MaskedGlobalPooling1D()(layer(inputs))
+    np.testing.assert_allclose(np.asarray(keras.Model(inputs, pooled)(ids))[0],
+                               out[0, :2].mean(0), rtol=1e-5)
+
+
+def test_subword_embedding_config_and_bad_arguments():
+    layer = SubwordEmbedding(buckets=9, output_dim=2, max_words=2, max_ngrams=3, name="sub")
+    config = layer.get_config()
+    assert {k: config[k] for k in ("buckets", "output_dim", "max_words", "max_ngrams")} == \
+        {"buckets": 9, "output_dim": 2, "max_words": 2, "max_ngrams": 3}
+    again = SubwordEmbedding.from_config(json.loads(json.dumps(config)))
+    assert again.get_config() == config
+    with pytest.raises(ValueError, match="Received: buckets=0"):
+        SubwordEmbedding(buckets=0, output_dim=2, max_words=2, max_ngrams=3)
+    with pytest.raises(ValueError, match=r"Received: shape=\(None, 5\)"):
+        layer(keras.Input((5,), dtype="int32"))
 def _max_pool_reference(x, pool, padding):
     """NumPy max pooling of non-overlapping `pool` tiles (TensorFlow's "same" offsets)."""
     batch, rows, columns, channels = x.shape

@@ -5,7 +5,15 @@ import pytest
 
 import mmkeras
 from mmkeras.fusion import fusion_readout
-from mmkeras.tasks import build_matcher, match_probabilities
+from mmkeras.tasks import (
+    PairFeatures,
+    build_dual_encoder,
+    build_matcher,
+    build_matcher_from_dual_encoder,
+    embedding_model,
+    match_probabilities,
+    set_towers_trainable,
+)
 from mmkeras.training import fit_matcher, matching_pairs, sample_negatives
 
 
@@ -99,3 +107,89 @@ def test_negatives_bad_inputs():
         sample_negatives([0, 0])
     with pytest.raises(ValueError, match=r"Received: \{'image': 3, 'text': 4\} and 4 groups"):
         matching_pairs({"image": np.zeros((3, 8, 8, 1)), "text": np.zeros((4, 5))}, [0, 1, 2, 3])
+
+
+# --- A matcher on a trained dual encoder's trunk (one trunk, two heads) ---
+
+def dual_encoder():
+    built = {"image": mmkeras.encoders.image_cnn(input_shape=(8, 8, 1), filters=(4,),
+                                                 embedding_dim=8),
+             "text": mmkeras.encoders.text_conv1d(sequence_length=5, vocab_size=20, filters=8)}
+    return build_dual_encoder(built, embedding_dim=6)
+
+
+def tower_weights(model, modality):
+    return [w.copy() for w in embedding_model(model, modality).get_weights()]
+
+
+def test_trunk_matcher_starts_from_the_dual_encoders_towers():
+    dual = dual_encoder()
+    x = pairs()
+    for head in ("product", "features"):
+        matcher = build_matcher_from_dual_encoder(dual, head=head, trainable=True)
+        assert matcher.name == f"{head}_trunk_matcher" and matcher.output.shape == (None, 1)
+        for modality in ("image", "text"):
+            copied = matcher.get_layer(f"{modality}_tower")
+            for a, b in zip(copied.get_weights(), tower_weights(dual, modality)):
+                np.testing.assert_array_equal(a, b)
+            np.testing.assert_allclose(copied.predict(x[modality], verbose=0)[1],
+                                       embedding_model(dual, modality).predict(x[modality],
+                                                                               verbose=0),
+                                       rtol=1e-6, atol=1e-6)
+            # Copies: no variable is shared with the dual encoder.
+            assert not {id(v) for v in copied.weights} & {id(v) for v in dual.weights}
+
+
+def test_training_the_trunk_matcher_leaves_the_dual_encoder_unchanged():
+    dual = dual_encoder()
+    before = {m: tower_weights(dual, m) for m in ("image", "text")}
+    frozen = build_matcher_from_dual_encoder(dual, head="features", trainable=False)
+    tuned = build_matcher_from_dual_encoder(dual, head="product", trainable=True,
+                                            learning_rate=0.05)
+    for matcher in (frozen, tuned):
+        fit_matcher(matcher, pairs(), np.arange(6), negatives="random", epochs=2, batch_size=6)
+    for modality, weights in before.items():
+        for a, b in zip(tower_weights(dual, modality), weights):
+            np.testing.assert_array_equal(a, b)
+        for a, b in zip(frozen.get_layer(f"{modality}_tower").get_weights(), weights):
+            np.testing.assert_array_equal(a, b)  # frozen: unchanged
+        changed = [not np.array_equal(a, b) for a, b in
+                   zip(tuned.get_layer(f"{modality}_tower").get_weights(), weights)]
+        assert any(changed), modality  # trainable: trained
+
+
+@pytest.mark.parametrize("head", ["product", "features"])
+def test_trunk_matcher_round_trip(head, assert_round_trip):
+    matcher = build_matcher_from_dual_encoder(dual_encoder(), head=head, residual=head == "product")
+    loaded = assert_round_trip(matcher, pairs(), name=f"{head}.keras")
+    assert not loaded.get_layer("image_tower").trainable
+
+
+def test_untrained_residual_head_ranks_like_the_dual_encoder():
+    dual = dual_encoder()
+    matcher = build_matcher_from_dual_encoder(dual, head_units=())
+    matcher.get_layer("match_logit").set_weights([np.zeros((12, 1)), np.zeros(1)])
+    x = pairs()
+    cosine = np.sum(embedding_model(dual, "image").predict(x["image"], verbose=0)
+                    * embedding_model(dual, "text").predict(x["text"], verbose=0), axis=1)
+    scale = dual.get_layer("similarity").scale
+    np.testing.assert_allclose(match_probabilities(matcher, x), 1 / (1 + np.exp(-scale * cosine)),
+                               rtol=1e-5)
+
+
+def test_trunk_matcher_bad_arguments():
+    dual = dual_encoder()
+    with pytest.raises(ValueError, match="Received: head='cross'"):
+        build_matcher_from_dual_encoder(dual, head="cross")
+    with pytest.raises(ValueError, match="Received: trainable='yes'"):
+        build_matcher_from_dual_encoder(dual, trainable="yes")
+    with pytest.raises(ValueError, match="Received: residual=1"):
+        build_matcher_from_dual_encoder(dual, residual=1)
+    with pytest.raises(ValueError, match="Received: 'gated_matcher'"):
+        build_matcher_from_dual_encoder(build_matcher(encoders(), fusion="gated"))
+    with pytest.raises(ValueError, match="Received: 'gated_matcher'"):
+        set_towers_trainable(build_matcher(encoders(), fusion="gated"))
+    with pytest.raises(ValueError, match="Received: scale=0"):
+        PairFeatures(scale=0)
+    with pytest.raises(ValueError, match="head_units"):
+        build_matcher_from_dual_encoder(dual, head_units=(0,))

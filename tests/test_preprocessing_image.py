@@ -48,3 +48,15 @@ def test_augmentation_is_training_only():
     names = [type(l).__name__ for l in aug.layers]
     assert names == ["RandomRotation", "RandomZoom", "RandomTranslation", "RandomFlip"]
     assert isinstance(aug, keras.Model)
+
+
+def test_augmentation_contrast_fill_and_bad_rates():
+    aug = image.augmentation(rotation=0, zoom=0.1, translation=0.08, contrast=0.2,
+                             fill_value=1.0, seed=1)
+    assert [type(l).__name__ for l in aug.layers] == ["RandomZoom", "RandomTranslation",
+                                                      "RandomContrast"]
+    x = np.ones((2, 16, 16, 3), "float32")
+    shifted = np.asarray(aug.layers[1](x, training=True))
+    np.testing.assert_allclose(shifted, 1.0)  # white comes in, not black
+    with pytest.raises(ValueError, match="Received: contrast=1.5"):
+        image.augmentation(contrast=1.5)

@@ -182,3 +182,67 @@ def test_retrieve_command(tmp_path, capsys):
     assert (tmp_path / "top.png").stat().st_size > 0
     assert main(["retrieve", "--query", "x", "--dataset", "av_digits"]) == 2
     assert "Received: 'av_digits'" in capsys.readouterr().err
+
+
+def test_emoji_pairs_as_subwords():
+    """Subwords keep all 192 unseen test names apart (words collapse them to fewer)."""
+    data = load_pairs("emoji", tokenizer="subwords")
+    assert data.input_shapes["text"] == (288,) and data.vocabulary is None
+    rows, _ = unique_groups(data.test)
+    assert len({tuple(t) for t in data.test.x["text"][rows]}) == 192
+    words = load_pairs("emoji")
+    np.testing.assert_array_equal(data.test.y, words.test.y)
+    from mmkeras.experiments import retrieval as study
+
+    built = study.pair_encoders(data, augment=True)
+    assert built["text"].get_layer("subword_embedding").buckets == 2 ** 16
+    assert built["image"].get_layer("image_augmentation") is not None
+
+
+@pytest.mark.slow
+def test_subword_dual_encoder_learns_unseen_emoji_with_early_stopping():
+    """A few epochs of the study's best setting (subwords, augmented pictures, AdamW) find
+    unseen test emoji from their names far more often than chance; early stopping reports
+    the epochs it used."""
+    from mmkeras.experiments import retrieval as study
+
+    data = load_pairs("emoji", tokenizer="subwords")
+    model, info = study.train_dual_encoder_early_stopping(data, seed=0, max_epochs=6,
+                                                          patience=3)
+    assert 1 <= info["best_epoch"] <= info["epochs_run"] <= 6
+    assert len(info["history"]) == info["epochs_run"] and info["seconds"] > 0
+    metrics = study.evaluate_retrieval(model, data.test)["text_to_image"]
+    assert metrics["recall@5"] > 3 * metrics["random_recall@5"], metrics
+
+
+def tiny_pairs(n, seed):
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(seed)
+    x = {"image": rng.random((n, 8, 8, 1)).astype("float32"),
+         "text": rng.integers(1, 20, size=(n, 5)).astype("int32")}
+    return SimpleNamespace(x=x, y=np.arange(n))
+
+
+def test_train_matcher_from_dual_encoder_unfreezes_and_keeps_the_dual_encoder():
+    from types import SimpleNamespace
+
+    from mmkeras.experiments import retrieval as study
+
+    dual_encoder, _ = models()
+    before = [w.copy() for w in dual_encoder.get_weights()]
+    data = SimpleNamespace(train=tiny_pairs(16, 0), validation=tiny_pairs(12, 1))
+    matcher, info = study.train_matcher_from_dual_encoder(
+        data, dual_encoder, head="features", epochs=3, frozen_epochs=1, patience=2,
+        candidates=4, batch_size=16)
+    assert info["epochs_run"] <= 3 and 1 <= info["best_epoch"] <= info["epochs_run"]
+    assert all("score" in h and "loss" in h for h in info["history"])
+    assert matcher.get_layer("image_tower").trainable  # unfrozen after the first epoch
+    for a, b in zip(dual_encoder.get_weights(), before):
+        np.testing.assert_array_equal(a, b)
+    separation = study.match_separation(matcher, dual_encoder, data.validation)
+    assert set(separation) == {"p_true", "p_hard_wrong", "p_random_wrong", "auc_hard",
+                               "auc_random"}
+    assert all(0 <= v <= 1 for v in separation.values())
+    with pytest.raises(ValueError, match="Received: frozen_epochs=-1"):
+        study.train_matcher_from_dual_encoder(data, dual_encoder, frozen_epochs=-1)

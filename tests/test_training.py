@@ -256,3 +256,46 @@ def test_multi_worker_needs_tensorflow_backend(monkeypatch):
     with pytest.raises(RuntimeError, match="TensorFlow backend"):
         training.distribution_strategy()
     assert tf.__version__
+
+
+def _tiny_dual_encoder():
+    return mmkeras.tasks.build_dual_encoder(
+        {"image": encoders.image_cnn(input_shape=(8, 8, 3), filters=(4,), embedding_dim=4),
+         "text": encoders.text_bigru(sequence_length=3, vocab_size=9, units=2)},
+        embedding_dim=4)
+
+
+def test_retrieval_early_stopping_restores_the_best_epoch():
+    """Shapes and plumbing on random pairs: stops after `patience` epochs without a better
+    validation score, restores that epoch's weights, and logs the recall."""
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    # One name shared by two pictures, as emoji's.
+    x = {"image": rng.random((12, 8, 8, 3)).astype("float32"),
+         "text": np.repeat(rng.integers(1, 9, (6, 3)), 2, axis=0)}
+    groups = np.repeat(np.arange(6), 2)
+    model = _tiny_dual_encoder()
+    stop = training.RetrievalEarlyStopping(x, groups, patience=2)
+    history = training.fit_dual_encoder(model, x, groups, epochs=30, batch_size=6,
+                                        callbacks=[stop])
+    assert 1 <= stop.best_epoch <= stop.epochs_run <= 30
+    assert stop.epochs_run == 30 or stop.epochs_run - stop.best_epoch == 2
+    assert len(history["val_retrieval_score"]) == stop.epochs_run == len(stop.history)
+    assert history["val_retrieval_score"][stop.best_epoch - 1] == max(
+        history["val_retrieval_score"])
+    for a, b in zip(model.get_weights(), stop.best_weights):
+        np.testing.assert_array_equal(a, b)
+    # Names are queried once per group: 6 text queries, 12 image queries.
+    assert [len(q[2][1]) for q in stop.queries] == [12, 6]
+
+
+def test_retrieval_early_stopping_bad_arguments():
+    x = {"image": np.zeros((4, 8, 8, 3)), "text": np.ones((4, 3))}
+    with pytest.raises(ValueError, match="Received: patience=0"):
+        training.RetrievalEarlyStopping(x, np.arange(4), patience=0)
+    with pytest.raises(ValueError, match="Received: mrr_weight=-1"):
+        training.RetrievalEarlyStopping(x, np.arange(4), mrr_weight=-1)
+    with pytest.raises(ValueError, match="Received: {'image': 4, 'text': 4} items and 3"):
+        training.RetrievalEarlyStopping(x, np.arange(3))
+    with pytest.raises(ValueError, match=r"Received: \['image'\]"):
+        training.RetrievalEarlyStopping({"image": x["image"]}, np.arange(4))

@@ -5,7 +5,13 @@ import numpy as np
 from mmkeras.datasets.multimodal_dataset import MultimodalDataset, Split
 from mmkeras.datasets.paths import data_file
 from mmkeras.datasets.ragged import unpack_ragged
-from mmkeras.preprocessing import AudioConverter, ImageConverter, Preprocessor, TextTokenizer
+from mmkeras.preprocessing import (
+    AudioConverter,
+    ImageConverter,
+    Preprocessor,
+    SubwordTokenizer,
+    TextTokenizer,
+)
 from mmkeras.preprocessing.text import Vocabulary, tokenize
 from mmkeras.utils import validation
 
@@ -47,6 +53,9 @@ def load_emoji(label="category", styles=STYLES, sequence_length=16, image_size=3
         tokenizer: `"regexp"` (words) or `"characters"`: a character
             vocabulary knows the letters of names never seen in training,
             where unseen words become out-of-vocabulary (`tokenize`).
+            `"subwords"`: hashed character n-grams of each word
+            (`SubwordTokenizer`, no vocabulary; `sequence_length` is then
+            unused, the text is `(288,)`: 12 words of 24 pieces).
 
     Returns:
         Splits with `x = {"image": (n, s, s, 3) float32 in [0, 1],
@@ -58,7 +67,7 @@ def load_emoji(label="category", styles=STYLES, sequence_length=16, image_size=3
     image_size = validation.check_positive_int("image_size", image_size)
     speech = validation.check_bool("speech", speech)
     max_frames = validation.check_positive_int("max_frames", max_frames)
-    validation.check_choice("tokenizer", tokenizer, ("regexp", "characters"))
+    validation.check_choice("tokenizer", tokenizer, ("regexp", "characters", "subwords"))
     validation.check_choice("text", text, sorted(TEXTS))
     extra_labels = _check_extra_labels(extra_labels, label)
     styles = [styles] if isinstance(styles, str) else list(styles)
@@ -67,16 +76,23 @@ def load_emoji(label="category", styles=STYLES, sequence_length=16, image_size=3
     with np.load(data_file("emoji.npz")) as npz:
         raw = {k: npz[k] for k in npz.files}
     images = _images(raw, styles, image_size)
-    tokens = [tokenize(TEXTS[text](n, s).replace("-", " "), method=tokenizer)
-              for n, s in zip(raw["name"], raw["short_names"])]
-    vocabulary = Vocabulary.build([t for t, sp in zip(tokens, raw["split"]) if sp == "train"])
-    x = {"image": images, "text": vocabulary.encode(tokens, sequence_length)}
+    texts = [TEXTS[text](n, s) for n, s in zip(raw["name"], raw["short_names"])]
+    if tokenizer == "subwords":
+        text_converter, vocabulary = SubwordTokenizer(), None
+        text_ids = text_converter.stack([text_converter.read(t) for t in texts])
+    else:
+        tokens = [tokenize(t.replace("-", " "), method=tokenizer) for t in texts]
+        vocabulary = Vocabulary.build([t for t, sp in zip(tokens, raw["split"])
+                                       if sp == "train"])
+        text_converter = TextTokenizer(vocabulary.tokens, sequence_length, tokenizer)
+        text_ids = vocabulary.encode(tokens, sequence_length)
+    x = {"image": images, "text": text_ids}
     if speech:
         x["audio"] = _speech(raw["unified"], max_frames)
     targets = {e: raw[e].astype("int32") for e in [label, *extra_labels]}
-    shapes = {"image": (image_size, image_size, 3), "text": (sequence_length,)}
+    shapes = {"image": (image_size, image_size, 3), "text": text_converter.input_shape}
     converters = {"image": ImageConverter((image_size, image_size), "rgb"),
-                  "text": TextTokenizer(vocabulary.tokens, sequence_length, tokenizer)}
+                  "text": text_converter}
     if speech:
         shapes["audio"] = (None, 13)
         converters["audio"] = AudioConverter("precomputed", num_features=13,
@@ -87,7 +103,7 @@ def load_emoji(label="category", styles=STYLES, sequence_length=16, image_size=3
         splits=_splits(raw, x, targets, label, styles),
         class_names=class_names,
         input_shapes=shapes,
-        vocabulary=vocabulary.tokens,
+        vocabulary=None if vocabulary is None else vocabulary.tokens,
         description=DESCRIPTION,
         preprocessor=Preprocessor(converters, class_names, dataset="emoji"),
         label=label,

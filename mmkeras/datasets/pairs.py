@@ -21,8 +21,9 @@ from mmkeras.utils import validation
 
 PAIRS = {"emoji": (("image", "text"), ("audio", "text"), ("audio", "image")),
          "av_digits": (("audio", "image"),)}
-# Characters: the longest emoji name has 78; longer names are cut.
-SEQUENCE_LENGTHS = {"regexp": 16, "characters": 64}
+# Characters: the longest emoji name has 78; longer names are cut. Subwords:
+# `SubwordTokenizer`'s 12 words of 24 hashed pieces (the length is its own).
+SEQUENCE_LENGTHS = {"regexp": 16, "characters": 64, "subwords": 288}
 
 
 def load_pairs(dataset="emoji", modalities=None, tokenizer="regexp", styles=("google", "twitter")):
@@ -33,8 +34,10 @@ def load_pairs(dataset="emoji", modalities=None, tokenizer="regexp", styles=("go
         modalities: Two modalities of `PAIRS[dataset]` (any order); default
             the first listed.
         tokenizer: emoji text: `"regexp"` (words; the vocabulary is the
-            training names', so unseen words become out-of-vocabulary) or
-            `"characters"`.
+            training names', so unseen words become out-of-vocabulary),
+            `"characters"`, or `"subwords"` (hashed character n-grams of
+            each word, `SubwordTokenizer`: unseen words share pieces with
+            training words).
         styles: emoji picture styles.
 
     Returns:

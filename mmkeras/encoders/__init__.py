@@ -4,7 +4,7 @@ one modality's input to a fixed-size embedding.
 | modality | encoders |
 |---|---|
 | image | `image_conv_flatten` (the documents'), `image_cnn`, `image_flatten_dense` (the documents' PyTorch variant), `image_backbone` |
-| text | `text_lstm` (the documents'), `text_bigru`, `text_conv1d`, `text_transformer` |
+| text | `text_lstm` (the documents'), `text_bigru`, `text_conv1d`, `text_transformer`, `text_subword_bag` (hashed character n-grams) |
 | audio / sequence | `sequence_lstm`, `sequence_conv1d` |
 | video | `video_cnn_lstm` |
 
@@ -24,7 +24,13 @@ from mmkeras.encoders.image import (
 from mmkeras.encoders.pretrained import load_encoder, read_word_vectors, set_word_vectors
 from mmkeras.encoders.sequence import sequence_conv1d, sequence_lstm
 from mmkeras.encoders.standard import standard_encoders
-from mmkeras.encoders.text import text_bigru, text_conv1d, text_lstm, text_transformer
+from mmkeras.encoders.text import (
+    text_bigru,
+    text_conv1d,
+    text_lstm,
+    text_subword_bag,
+    text_transformer,
+)
 from mmkeras.encoders.video import video_cnn_lstm
 from mmkeras.encoders.views import encoder_view
 
@@ -44,6 +50,7 @@ __all__ = [
     "text_bigru",
     "text_conv1d",
     "text_lstm",
+    "text_subword_bag",
     "text_transformer",
     "video_cnn_lstm",
 ]

@@ -64,7 +64,7 @@ def image_conv_flatten(input_shape=(224, 224, 3), filters=32, kernel_size=3, poo
 
 
 def image_cnn(input_shape=(28, 28, 1), filters=(32, 64), embedding_dim=64,
-              dropout=0.0, name="image_encoder"):
+              dropout=0.0, augmentation=None, name="image_encoder"):
     """A small modern CNN: [Conv-BN-ReLU → MaxPool] blocks, global pooling.
 
     Global average pooling instead of Flatten keeps the embedding (and the
@@ -76,6 +76,9 @@ def image_cnn(input_shape=(28, 28, 1), filters=(32, 64), embedding_dim=64,
         embedding_dim: Width of the final Dense projection; `None` keeps the
             pooled features (width `filters[-1]`).
         dropout: Dropout before the projection.
+        augmentation: Optional layer applied to the input first, active in
+            training only (e.g. `mmkeras.preprocessing.image.augmentation()`);
+            it travels with the saved model and does nothing at inference.
         name: Model name.
 
     Example:
@@ -87,8 +90,11 @@ def image_cnn(input_shape=(28, 28, 1), filters=(32, 64), embedding_dim=64,
     filters, embedding_dim, dropout, name = check_arguments(
         "image_cnn", filters=filters, embedding_dim=embedding_dim, dropout=dropout, name=name)
     filters = as_layers(filters)
+    if augmentation is not None and not isinstance(augmentation, keras.layers.Layer):
+        raise TypeError("`image_cnn`: `augmentation` must be a Keras layer or model. "
+                        f"Received: augmentation={augmentation!r}")
     inputs = keras.Input(shape=shape, name="image")
-    x = inputs
+    x = inputs if augmentation is None else augmentation(inputs)
     for i, f in enumerate(filters):
         x = layers.Conv2D(f, 3, padding="same", use_bias=False, name=f"conv_{i + 1}")(x)
         # momentum 0.9, not Keras' 0.99: the small data sets here give few steps

@@ -6,6 +6,7 @@ from mmkeras.layers.masked_global_pooling import MaskedGlobalPooling1D
 from mmkeras.layers.modality_presence import ModalityPresence
 from mmkeras.layers.padding_mask import PaddingMask
 from mmkeras.layers.position_embedding import PositionEmbedding
+from mmkeras.layers.subword_embedding import SubwordEmbedding
 from mmkeras.layers.tiled_max_pooling import TiledMaxPooling2D
 from mmkeras.layers.transformer_encoder_block import TransformerEncoderBlock
 
@@ -16,6 +17,7 @@ __all__ = [
     "ModalityPresence",
     "PaddingMask",
     "PositionEmbedding",
+    "SubwordEmbedding",
     "TiledMaxPooling2D",
     "TransformerEncoderBlock",
 ]

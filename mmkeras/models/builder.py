@@ -228,13 +228,21 @@ _LEVEL_INPUTS = {"early": _tokens, "sequence": _sequences, "feature": _embedding
                  "decision": _embeddings}
 
 
-def make_optimizer(optimizer="adam", learning_rate=1e-3):
-    """`optimizer` itself, or for a name the optimizer it names at `learning_rate` (checked)."""
+def make_optimizer(optimizer="adam", learning_rate=1e-3, weight_decay=None):
+    """`optimizer` itself, or for a name the optimizer it names at `learning_rate` (checked),
+    with decoupled `weight_decay` when given (Keras applies it as AdamW does)."""
+    if weight_decay is not None:
+        weight_decay = validation.check_float("weight_decay", weight_decay, minimum=0)
     if not isinstance(optimizer, str):
+        if weight_decay:
+            raise ValueError("Set the weight decay on the optimizer instance itself. Received: "
+                             f"optimizer={optimizer!r} and weight_decay={weight_decay}")
         return optimizer
     learning_rate = validation.check_positive_float("learning_rate", learning_rate)
-    return keras.optimizers.get({"class_name": optimizer,
-                                 "config": {"learning_rate": learning_rate}})
+    config = {"learning_rate": learning_rate}
+    if weight_decay:
+        config["weight_decay"] = weight_decay
+    return keras.optimizers.get({"class_name": optimizer, "config": config})
 
 
 def _compile(model, optimizer, binary, steps_per_execution=1):

@@ -130,7 +130,8 @@ def standardize(images, mean=None, std=None, eps=1e-6):
     return (images - mean) / (std + eps), mean, std
 
 
-def augmentation(rotation=0.05, zoom=0.1, translation=0.1, flip=False, seed=None):
+def augmentation(rotation=0.05, zoom=0.1, translation=0.1, flip=False, contrast=0.0,
+                 fill_value=0.0, seed=None):
     """In-graph random augmentation as a Keras model (active only in training).
 
     Args:
@@ -139,18 +140,36 @@ def augmentation(rotation=0.05, zoom=0.1, translation=0.1, flip=False, seed=None
         translation: Max shift as a fraction of height and width.
         flip: Horizontal flips; leave off where mirroring changes the class
             (digits, text, emoji with direction).
+        contrast: Max contrast change as a fraction (`RandomContrast`).
+        fill_value: Value of the pixels a rotation, zoom or shift brings in
+            (`1.0` for pictures on a white background in `[0, 1]`).
         seed: Seed of the random layers.
+
+    Example:
+
+    >>> aug = augmentation(rotation=0, zoom=0.1, translation=0.08, contrast=0.2,
+    ...                    fill_value=1.0)
+    >>> [layer.name.split("_")[1] for layer in aug.layers]
+    ['zoom', 'translation', 'contrast']
+    >>> tuple(aug(np.ones((2, 8, 8, 3)), training=False).shape)
+    (2, 8, 8, 3)
     """
     import keras
 
+    for name, value in (("rotation", rotation), ("zoom", zoom), ("translation", translation),
+                        ("contrast", contrast)):
+        validation.check_rate(name, value)
+    fill = {"fill_mode": "constant", "fill_value": float(fill_value)}
     steps = []
     if rotation:
-        steps.append(keras.layers.RandomRotation(rotation, fill_mode="constant", seed=seed))
+        steps.append(keras.layers.RandomRotation(rotation, seed=seed, **fill))
     if zoom:
-        steps.append(keras.layers.RandomZoom(zoom, fill_mode="constant", seed=seed))
+        steps.append(keras.layers.RandomZoom(zoom, seed=seed, **fill))
     if translation:
-        steps.append(keras.layers.RandomTranslation(translation, translation,
-                                                    fill_mode="constant", seed=seed))
+        steps.append(keras.layers.RandomTranslation(translation, translation, seed=seed,
+                                                    **fill))
     if flip:
         steps.append(keras.layers.RandomFlip("horizontal", seed=seed))
+    if contrast:
+        steps.append(keras.layers.RandomContrast(contrast, seed=seed))
     return keras.Sequential(steps, name="image_augmentation")

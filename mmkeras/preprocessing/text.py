@@ -10,6 +10,7 @@ otherwise scikit-learn's built-in English list.
 import json
 import re
 import unicodedata
+import zlib
 from collections import Counter
 
 import numpy as np
@@ -162,6 +163,93 @@ class Vocabulary:
     @classmethod
     def from_json(cls, text):
         return cls(json.loads(text))
+
+
+SUBWORD_BUCKETS = 2 ** 16
+NGRAM_SIZES = (3, 4, 5)
+
+
+def word_ngrams(word, ngram_sizes=NGRAM_SIZES):
+    """fastText's pieces of one word: the word in boundary marks, then its n-grams.
+
+    The word is written `"<word>"`, so a prefix (`"<sm"`) and a suffix
+    (`"ng>"`) differ from the same letters inside a word. Each piece is kept
+    once, in order of first appearance.
+
+    Args:
+        word: A token (a string).
+        ngram_sizes: Lengths of the character n-grams.
+
+    Example:
+
+    >>> word_ngrams("cat", ngram_sizes=(3,))
+    ['<cat>', '<ca', 'cat', 'at>']
+    """
+    if not isinstance(word, str):
+        raise TypeError(f"`word` must be a string. Received: {word!r}")
+    ngram_sizes = validation.check_positive_ints("ngram_sizes", ngram_sizes)
+    marked = f"<{word}>"
+    pieces = [marked] + [marked[i:i + n] for n in ngram_sizes
+                         for i in range(len(marked) - n + 1)]
+    return list(dict.fromkeys(pieces))
+
+
+def hash_subword(piece, buckets=SUBWORD_BUCKETS):
+    """A stable bucket id in `1..buckets` for a string (CRC-32; 0 stays padding).
+
+    Python's `hash` of a string changes from one process to the next; CRC-32
+    does not, so a saved model reads the same ids in a new process.
+
+    Example:
+
+    >>> hash_subword("<cat>", buckets=1000)
+    666
+    """
+    buckets = validation.check_positive_int("buckets", buckets)
+    return zlib.crc32(piece.encode("utf-8")) % buckets + 1
+
+
+def subword_ids(text, buckets=SUBWORD_BUCKETS, max_words=12, max_ngrams=24,
+                ngram_sizes=NGRAM_SIZES, method="regexp"):
+    """A text as hashed character n-grams, one row per word (fastText's subwords).
+
+    The text is split into words (`tokenize`, hyphens read as spaces), each
+    word into `word_ngrams`, and each piece hashed into `1..buckets`
+    (`hash_subword`). A word never seen in training still shares most of its
+    pieces with words that were ("smiling" and "smile" share `"<sm"`,
+    `"smi"`, `"mil"`...), where a word vocabulary maps it to `<oov>`.
+
+    Args:
+        text: A string.
+        buckets: Number of hash buckets (ids `1..buckets`; 0 is padding).
+        max_words: Words kept (later words are cut).
+        max_ngrams: Pieces kept per word (the whole word first, then its
+            n-grams by size).
+        ngram_sizes: Lengths of the character n-grams.
+        method: The `tokenize` method that splits the words.
+
+    Returns:
+        `(max_words * max_ngrams,)` int32: row `w` of the
+        `(max_words, max_ngrams)` reshape holds word `w`'s bucket ids,
+        padded with 0.
+
+    Example:
+
+    >>> ids = subword_ids("Red heart", buckets=1000, max_words=3, max_ngrams=4,
+    ...                   ngram_sizes=(3,))
+    >>> ids.reshape(3, 4)[2].tolist(), bool((ids.reshape(3, 4)[:2] > 0).all())
+    ([0, 0, 0, 0], True)
+    """
+    buckets = validation.check_positive_int("buckets", buckets)
+    max_words = validation.check_positive_int("max_words", max_words)
+    max_ngrams = validation.check_positive_int("max_ngrams", max_ngrams)
+    ids = np.zeros((max_words, max_ngrams), dtype="int32")
+    words = tokenize(text.replace("-", " ") if isinstance(text, str) else text,
+                     method=method)[:max_words]
+    for w, word in enumerate(words):
+        pieces = word_ngrams(word, ngram_sizes)[:max_ngrams]
+        ids[w, :len(pieces)] = [hash_subword(p, buckets) for p in pieces]
+    return ids.reshape(-1)
 
 
 def text_vectorization(texts, max_tokens=10000, sequence_length=100):

@@ -1,9 +1,17 @@
-"""`TextTokenizer`: strings → padded token ids from a fixed vocabulary."""
+"""`TextTokenizer`: strings → padded token ids from a fixed vocabulary;
+`SubwordTokenizer`: strings → hashed character n-grams per word."""
 
 import keras
 
 from mmkeras.preprocessing.converter import Converter, stack_fixed
-from mmkeras.preprocessing.text import TOKENIZERS, Vocabulary, tokenize
+from mmkeras.preprocessing.text import (
+    NGRAM_SIZES,
+    SUBWORD_BUCKETS,
+    TOKENIZERS,
+    Vocabulary,
+    subword_ids,
+    tokenize,
+)
 from mmkeras.utils import validation
 
 
@@ -57,3 +65,60 @@ class TextTokenizer(Converter):
     def get_config(self):
         return {"vocabulary": list(self.vocabulary.tokens),
                 "sequence_length": self.sequence_length, "method": self.method}
+
+
+@keras.saving.register_keras_serializable(package="mmkeras")
+class SubwordTokenizer(Converter):
+    """Texts → hashed character n-grams per word (fastText's subwords); no vocabulary.
+
+    Each text becomes `subword_ids`: `max_words` rows of `max_ngrams`
+    bucket ids, flattened. Words never seen in training still share pieces
+    with training words, so they are not all `<oov>`. Feed the ids to
+    `mmkeras.encoders.text_subword_bag` (or `mmkeras.layers.SubwordEmbedding`).
+
+    A text with no word counts as missing: all padding, flagged.
+
+    Args:
+        buckets: Number of hash buckets (ids `1..buckets`, 0 padding).
+        max_words: Words kept per text.
+        max_ngrams: Pieces kept per word.
+        ngram_sizes: Lengths of the character n-grams.
+        method: The `tokenize` method that splits the words.
+
+    Example:
+
+    >>> tokenizer = SubwordTokenizer(buckets=1000, max_words=2, max_ngrams=4,
+    ...                              ngram_sizes=(3,))
+    >>> ids, missing, _ = tokenizer(["Red heart", ""])
+    >>> ids.shape, missing.tolist()
+    ((2, 8), [False, True])
+    """
+
+    reads_files = False
+
+    def __init__(self, buckets=SUBWORD_BUCKETS, max_words=12, max_ngrams=24,
+                 ngram_sizes=NGRAM_SIZES, method="regexp"):
+        self.buckets = validation.check_positive_int("buckets", buckets)
+        self.max_words = validation.check_positive_int("max_words", max_words)
+        self.max_ngrams = validation.check_positive_int("max_ngrams", max_ngrams)
+        self.ngram_sizes = validation.check_positive_ints("ngram_sizes", ngram_sizes)
+        self.method = validation.check_choice("method", method, TOKENIZERS)
+
+    @property
+    def input_shape(self):
+        return (self.max_words * self.max_ngrams,)
+
+    def read(self, value):
+        if not isinstance(value, str):
+            raise ValueError(f"Texts must be strings. Received: {value!r}")
+        ids = subword_ids(value, self.buckets, self.max_words, self.max_ngrams,
+                          self.ngram_sizes, self.method)
+        return ids if ids.any() else None
+
+    def stack(self, arrays):
+        return stack_fixed(arrays, self.input_shape, "int32")
+
+    def get_config(self):
+        return {"buckets": self.buckets, "max_words": self.max_words,
+                "max_ngrams": self.max_ngrams, "ngram_sizes": list(self.ngram_sizes),
+                "method": self.method}

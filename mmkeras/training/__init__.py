@@ -1,7 +1,11 @@
 """Training utilities: devices, precision, distribution, callbacks, seeding, fitting."""
 
 from mmkeras.training.balancing import OGMGE, ogm_coefficients
-from mmkeras.training.callbacks import RunProgress, standard_callbacks
+from mmkeras.training.callbacks import (
+    RetrievalEarlyStopping,
+    RunProgress,
+    standard_callbacks,
+)
 from mmkeras.training.devices import (
     device_summary,
     distribution_strategy,
@@ -28,6 +32,7 @@ from mmkeras.training.seeding import seed_everything
 __all__ = [
     "NEGATIVES",
     "OGMGE",
+    "RetrievalEarlyStopping",
     "RunProgress",
     "bucketed_modalities",
     "device_summary",

@@ -105,7 +105,8 @@ def matching_pairs(x, groups, similarity=None, negatives="hard", temperature=0.0
             labels[order])
 
 
-def fit_dual_encoder(model, x, groups, epochs=10, batch_size=64, validation=None, verbose=0):
+def fit_dual_encoder(model, x, groups, epochs=10, batch_size=64, validation=None, verbose=0,
+                     callbacks=None):
     """Trains a dual encoder on true pairs `x` with in-batch negatives; returns the history.
 
     Args:
@@ -117,6 +118,8 @@ def fit_dual_encoder(model, x, groups, epochs=10, batch_size=64, validation=None
             contrasted with (larger is harder and usually better).
         validation: Optional `(x, groups)`.
         verbose: Keras verbosity.
+        callbacks: Keras callbacks, e.g. `RetrievalEarlyStopping` on the
+            validation pairs (then `epochs` is the most it may train).
     """
     _two_modalities(x, groups)
     epochs = check_positive_int("epochs", epochs)
@@ -124,7 +127,8 @@ def fit_dual_encoder(model, x, groups, epochs=10, batch_size=64, validation=None
     if batch_size < 2:
         raise ValueError(f"A contrastive batch needs at least 2 pairs. Received: batch_size={batch_size}")
     history = model.fit(x, np.asarray(groups), epochs=epochs, batch_size=batch_size,
-                        shuffle=True, validation_data=validation, verbose=verbose)
+                        shuffle=True, validation_data=validation, verbose=verbose,
+                        callbacks=callbacks)
     return history.history
 
 
