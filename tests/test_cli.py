@@ -298,8 +298,11 @@ def test_ctrl_c_during_compare_says_in_one_line_how_to_resume(tmp_path):
     command = [sys.executable, "-m", "mmkeras", "compare", "--fusions", "concat", "--seeds",
                "0", "--epochs", "1", "--no-robustness", "--no-models", "--workers", "1",
                "--train-limit", "300", "--out", str(out)]
+    # A shell that started this suite in the background leaves SIGINT ignored, and children
+    # inherit that: give the study Python's usual Ctrl-C.
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, cwd=tmp_path)
+                               text=True, cwd=tmp_path, preexec_fn=lambda: signal.signal(
+                                   signal.SIGINT, signal.SIG_DFL))
     runs = out / "runs.jsonl"
     deadline = time.time() + 300
     while time.time() < deadline and not (runs.exists() and runs.read_text().count("\n")):

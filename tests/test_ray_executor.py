@@ -84,8 +84,9 @@ def test_results_come_in_task_order_and_errors_reach_the_caller(ray_cluster):
     tasks = [(a,) for a in (5, 1, 4, 2, 3)]
     assert list(executor(operator.sub, (10,), tasks)) == [5, 9, 6, 8, 7]
     # A failed task cancels the others while some of them finish: repeated, because a
-    # force-cancel racing a finishing task once aborted this whole process (Ray 2.60).
-    for _ in range(20):
+    # force-cancel racing a finishing task once aborted this whole process (Ray 2.60;
+    # 2 of 2 runs of 20 rounds crashed before the fix).
+    for _ in range(8):
         with pytest.raises(ZeroDivisionError):
             list(executor(operator.truediv, (1,), [(2,), (0,), (3,), (4,), (5,)]))
     assert ray_cluster.is_initialized()  # a Ray started by the caller is left running
