@@ -9,8 +9,8 @@
 # **Prerequisites:** notebook 5 (the fusion zoo, `build_model`, modality dropout); softmax,
 # the sigmoid, and the idea of attention (weights that sum to 1 over what is attended to).
 #
-# **Time:** about 5 min (305 s) at full size on a 2-core CPU (no GPU) shared with other
-# jobs; `MMKERAS_SMOKE=1` about 1 min.
+# **Time:** about 3 min 20 s (199 s) at full size on a 2-core CPU (no GPU), run alone;
+# `MMKERAS_SMOKE=1` about 1 min.
 #
 # Data: `emoji` (a 32 px picture of each emoji and its name, 9 categories).
 
