@@ -344,8 +344,8 @@ def _mean_std(values):
 
 
 def write_report(out, tags, info):
-    """deploy.md (tables), deploy.csv, pruning.csv, distillation.csv,
-    export_paths.csv and deploy.png from the parts."""
+    """compression.md (tables), compression.csv, pruning.csv, distillation.csv,
+    export_paths.csv and compression.png from the parts."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -382,7 +382,7 @@ def write_report(out, tags, info):
     if not tags:
         note = ["Sizes only (no training, no timing). The quantisation, pruning and "
                 "distillation study runs with `--datasets av_digits emoji` (the default).", ""]
-        (out / "deploy.md").write_text("\n".join(["# Export paths", "", *header, *note,
+        (out / "compression.md").write_text("\n".join(["# Export paths", "", *header, *note,
                                                         *export_table]))
         return
     rows = pd.DataFrame([r for t in tags for r in json.loads((parts / f"{t}.json").read_text())])
@@ -391,7 +391,7 @@ def write_report(out, tags, info):
                                              "distilled TFLite"))]
     cols = ["dataset", "model", "variant", "params", "file_kb", "gzip_kb", "latency_ms",
             "accuracy", "agreement"]
-    main[cols].to_csv(out / "deploy.csv", index=False)
+    main[cols].to_csv(out / "compression.csv", index=False)
     pruning = rows[rows.variant.str.contains(r"pruned \d+ % \(Keras\)")]
     pruning_cols = ["dataset", "model", "variant", "sparsity", "gzip_kb", "accuracy"]
     pruning[pruning_cols].to_csv(out / "pruning.csv", index=False)
@@ -405,14 +405,15 @@ def write_report(out, tags, info):
              f"Machine: {info['machine']}. Command: `{info['command']}` ({info['seconds'] / 60:.0f} min{'; SMOKE run' if info['smoke'] else ''}).",
              "Latency: median of 50 single-sample calls (TFLite: LiteRT's interpreter, XNNPACK "
              "except for int8; Keras: `predict_on_batch`). Agreement: share of test samples "
-             "whose class equals the float32 Keras model's. gzip: the .tflite file, or the "
-             "`.weights.h5` file for Keras rows. Sizes in KB.", "",
+             "whose class equals the float32 Keras model's. gzip: the .tflite file, or for Keras "
+             "rows the weights alone (`deploy.gzipped_size`, no optimizer state). Sizes in KB.",
+             "",
              "## Quantisation, pruning (75 %) and distillation", "", table(main[cols]), "",
              "## Pruning: accuracy and gzip size by sparsity", "", table(pruning[pruning_cols]),
              "", "## Distillation: students from the labels alone vs distilled", "",
              table(verdict[["dataset", "model", "variant", "params", "seeds", "accuracy"]]), "",
              *export_table]
-    (out / "deploy.md").write_text("\n".join(lines))
+    (out / "compression.md").write_text("\n".join(lines))
 
     fig, axes = plt.subplots(1, len(tags), figsize=(6 * len(tags), 4.5), squeeze=False)
     for ax, tag in zip(axes[0], tags):
@@ -428,7 +429,7 @@ def write_report(out, tags, info):
         ax.set_title(tag)
         ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(out / "deploy.png", dpi=120)
+    fig.savefig(out / "compression.png", dpi=120)
 
 
 if __name__ == "__main__":
