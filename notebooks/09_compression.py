@@ -222,7 +222,7 @@ pd.DataFrame([
 # The dense sizes do not change; gzip shrinks the pruned weights to about a third and the
 # pruned TFLite file to about half (its unrolled graph does not compress as well). The table
 # shows what that cost in accuracy in this run; the study's sweep (two datasets) puts the
-# breaking point between 75 % and 90 % on this model: 0.833 at 50 %, 0.753 at 75 %, 0.520 at
+# breaking point between 75 % and 90 % on this model: 0.827 at 50 %, 0.760 at 75 %, 0.467 at
 # 90 % (one run each).
 #
 # ## Distillation
@@ -305,9 +305,9 @@ students
 # %% [markdown]
 # Distillation is not a guaranteed gain, and one run cannot tell a gain from noise. In the
 # study's two seeds on this dataset (`results/compression/compression.md`), distillation
-# helped the image+audio student a little (0.748 ± 0.002 against 0.730 ± 0.003 from the
-# labels alone) and *hurt* the audio-only one (0.442 ± 0.012 against 0.477 ± 0.000); on the
-# `emoji` data it hurt both students by about 0.1. An audio-only student learns to imitate a
+# did not clearly help the image+audio student (0.738 ± 0.022 against 0.730 ± 0.003 from the
+# labels alone, within the spread) and *hurt* the audio-only one (0.430 ± 0.030 against
+# 0.477 ± 0.000); on the `emoji` data it hurt both students, by 0.06 and 0.12. An audio-only student learns to imitate a
 # teacher whose answers rest largely on the image, which it cannot see. (The students are
 # narrow: the audio-only one has under 6,000 parameters, which is why it stays below the
 # audio-only models of notebooks 4 and 5.)
