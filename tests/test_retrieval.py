@@ -9,7 +9,13 @@ import pytest
 import mmkeras
 from mmkeras.datasets import load_pairs, unique_groups
 from mmkeras.evaluation import first_relevant_rank, random_recall, retrieval_metrics
-from mmkeras.tasks import BruteForceIndex, Retriever, build_dual_encoder, build_matcher, make_index
+from mmkeras.tasks import (
+    BruteForceIndex,
+    Retriever,
+    build_dual_encoder,
+    build_matcher,
+    make_index,
+)
 
 
 def test_metrics_against_a_hand_computed_case():
@@ -164,13 +170,15 @@ def test_load_pairs_bad_arguments():
         load_emoji(tokenizer="jieba")
 
 
-def test_retrieve_command(tmp_path, capsys):
-    """Plumbing of `python -m mmkeras retrieve` on an untrained model (no claim of quality)."""
+@pytest.mark.parametrize("tokenizer", ["regexp", "subwords"])
+def test_retrieve_command(tokenizer, tmp_path, capsys, monkeypatch):
+    """Plumbing of `python -m mmkeras retrieve` on an untrained model (no claim of quality):
+    the saved model's own text converter reads the query."""
     from mmkeras.__main__ import main
     from mmkeras.experiments import retrieval as study
     from mmkeras.models import Task
 
-    data = load_pairs("emoji")
+    data = load_pairs("emoji", tokenizer=tokenizer)
     model = build_dual_encoder(study.pair_encoders(data), embedding_dim=8)
     path, png = str(tmp_path / "de.keras"), str(tmp_path / "top.png")
     Task(model, data.preprocessor).save(path)
@@ -182,6 +190,9 @@ def test_retrieve_command(tmp_path, capsys):
     assert (tmp_path / "top.png").stat().st_size > 0
     assert main(["retrieve", "--query", "x", "--dataset", "av_digits"]) == 2
     assert "Received: 'av_digits'" in capsys.readouterr().err
+    monkeypatch.chdir(tmp_path)  # no checkout here: no default model
+    assert main(["retrieve", "--query", "x"]) == 2
+    assert "subwords_dual_encoder.keras" in capsys.readouterr().err
 
 
 def test_emoji_pairs_as_subwords():
@@ -208,11 +219,32 @@ def test_subword_dual_encoder_learns_unseen_emoji_with_early_stopping():
 
     data = load_pairs("emoji", tokenizer="subwords")
     model, info = study.train_dual_encoder_early_stopping(data, seed=0, max_epochs=6,
-                                                          patience=3)
+                                                          patience=3, lr_patience=1)
     assert 1 <= info["best_epoch"] <= info["epochs_run"] <= 6
+    # An epoch without improvement after the best one cuts Adam's 1e-3 by 0.3.
+    if info["epochs_run"] > info["best_epoch"]:
+        assert info["final_learning_rate"] == pytest.approx(3e-4, rel=1e-3), info
+    else:
+        assert info["final_learning_rate"] == pytest.approx(1e-3, rel=1e-3), info
     assert len(info["history"]) == info["epochs_run"] and info["seconds"] > 0
     metrics = study.evaluate_retrieval(model, data.test)["text_to_image"]
     assert metrics["recall@5"] > 3 * metrics["random_recall@5"], metrics
+
+
+@pytest.mark.parametrize("arguments, message", [
+    ({"patience": None, "lr_patience": 4}, "needs `patience`"),
+    ({"lr_factor": 1.0}, "lr_factor"),
+    ({"lr_factor": 0}, "lr_factor"),
+    ({"lr_patience": 0}, "lr_patience"),
+])
+def test_learning_rate_cuts_are_checked_before_training(arguments, message, monkeypatch):
+    from mmkeras.experiments import retrieval as study
+
+    data = load_pairs("emoji", tokenizer="subwords")
+    monkeypatch.setattr(study, "fit_dual_encoder", lambda *a, **k: pytest.fail("trained"))
+    with pytest.raises(ValueError, match=message) as error:
+        study.train_dual_encoder_early_stopping(data, max_epochs=1, **arguments)
+    assert "Received" in str(error.value)
 
 
 def tiny_pairs(n, seed):
