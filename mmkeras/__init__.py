@@ -16,8 +16,8 @@ The folders are floors, each importing only the ones below it: `utils`;
 `preprocessing`; `layers`, `fusion`, `encoders` | `datasets`; `models`,
 `tasks`; `training`, `evaluation`; `deploy`, `experiments`, `plots`; `cli`.
 
-`import mmkeras` loads the model parts and the converters (so that
-`keras.models.load_model` finds every mmkeras class); data, training,
+`import mmkeras` loads the model parts, the tasks and the converters (so
+that `keras.models.load_model` finds every mmkeras class); data, training,
 evaluation, experiments and deployment load on first use (`mmkeras.datasets`
 ...). `python -m mmkeras` loads nothing until a command needs it, so that
 `--help` answers without TensorFlow.
@@ -60,7 +60,7 @@ if not _running_the_command_line():
     # builds and predicts with many small models) at ERROR, unless asked for.
     tf_logging.quiet_python_loggers()
     # Every serialisable class registers itself with Keras on import.
-    from mmkeras import encoders, fusion, layers, preprocessing  # noqa: F401
+    from mmkeras import encoders, fusion, layers, preprocessing, tasks  # noqa: F401
     from mmkeras.models import (  # noqa: F401
         MultimodalClassifier,
         Predictions,

@@ -116,6 +116,26 @@ def test_dual_encoder_shapes_and_round_trip(assert_round_trip):
     assert temperature(loaded) == pytest.approx(temperature(model))
 
 
+@pytest.mark.slow
+def test_saved_dual_encoder_and_matcher_load_after_import_mmkeras_alone(tmp_path):
+    """`import mmkeras` registers the tasks' classes too: a fresh process loads a dual
+    encoder and a matcher on its trunk with `keras.models.load_model` and nothing else."""
+    from mmkeras.tasks import build_matcher_from_dual_encoder
+
+    model = build_dual_encoder(small_encoders(), embedding_dim=6)
+    model.save(tmp_path / "dual_encoder.keras")
+    build_matcher_from_dual_encoder(model).save(tmp_path / "matcher.keras")
+    script = textwrap.dedent(f"""
+        import keras, mmkeras
+        for name in ("dual_encoder", "matcher"):
+            keras.models.load_model({str(tmp_path)!r} + f"/{{name}}.keras", safe_mode=True)
+        print("loaded")
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=300, env=dict(os.environ, KERAS_HOME=str(tmp_path)))
+    assert result.returncode == 0 and "loaded" in result.stdout, result.stderr[-2000:]
+
+
 def test_dual_encoder_bad_inputs():
     encoders = small_encoders()
     with pytest.raises(ValueError, match=r"exactly two modalities. Received: encoders for \['image'\]"):
