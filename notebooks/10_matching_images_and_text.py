@@ -314,8 +314,8 @@ separation = {name: study.match_separation(model, dual_encoder, test, seed=1)
 pd.DataFrame(separation).T.round(3)
 
 # %% [markdown]
-# The first row is the hand-written matcher above (its numbers differ slightly from the lines
-# above: `match_separation` draws its own wrong pairs). Training the towers too (19 epochs,
+# The first row is the hand-written matcher above, with the same numbers (`match_separation`
+# draws the same wrong pairs, seed 1). Training the towers too (19 epochs,
 # epoch 16 kept) raised the true pairs' p(match) (0.118 against 0.090) and the AUC against hard
 # wrong pairs only a little (0.275 against 0.256, still far below 0.5). Against random wrong
 # pairs both separate clearly: a true pair scores above a random wrong one about three times in
