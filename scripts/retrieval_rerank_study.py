@@ -269,7 +269,8 @@ def write_report(args, rows, out):
 
 def main():
     args = parse()
-    unknown = set(args.variants.split(",") + [args.save_models or "product-frozen"]) - set(VARIANTS)
+    named = args.variants.split(",") + ([args.save_models] if args.save_models else [])
+    unknown = set(named) - set(VARIANTS)
     if unknown:
         raise SystemExit(f"Unknown variants {sorted(unknown)}; choose from {list(VARIANTS)}")
     os.makedirs(args.out, exist_ok=True)

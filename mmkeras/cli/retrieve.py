@@ -5,7 +5,7 @@ import os
 from mmkeras.cli.commands import check_model_path, load_model
 
 # Written by scripts/retrieval_rerank_study.py --save-models: seed 0 of the study's best
-# recipe (subwords, trained to convergence) and its best matcher. Found from a checkout.
+# recipe (subwords, trained to convergence). Found from a checkout (not in the wheel).
 BEST_MODEL = os.path.join("results", "retrieval", "models", "subwords_dual_encoder.keras")
 
 
