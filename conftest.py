@@ -26,17 +26,3 @@ def _doctest_names(doctest_namespace):
     """Docstring examples use `np`, `keras` and `mmkeras` without importing them."""
     doctest_namespace.update(np=np, keras=keras, mmkeras=mmkeras)
 
-
-def pytest_collection_modifyitems(config, items):
-    """The longest tests first: the notebooks' smoke runs, then the other `slow` tests.
-
-    pytest-xdist hands tests to its workers in this order; a minute-long test started last
-    would leave the other worker idle while it runs (longest-first scheduling). The order
-    is the same in every worker, as xdist requires.
-    """
-    def weight(item):
-        if "test_runs_top_to_bottom_in_smoke_mode" in item.nodeid:
-            return 0
-        return 1 if item.get_closest_marker("slow") else 2
-
-    items.sort(key=weight)  # stable: the file order is kept within each group
