@@ -77,6 +77,7 @@ def test_bad_executor_arguments_are_refused(kwargs, message):
 
 # ---- a local cluster -----------------------------------------------------------------------
 
+@pytest.mark.slow  # starts a Ray cluster of this machine's processes
 def test_results_come_in_task_order_and_errors_reach_the_caller(ray_cluster):
     from mmkeras.experiments.ray_executor import RayExecutor
 
@@ -99,6 +100,7 @@ class _LocalConcat(ConcatFusion):
 _LocalConcat.__module__ = "__main__"
 
 
+@pytest.mark.slow  # a Ray cluster, trials trained as Ray tasks
 def test_a_tuned_ray_study_trains_every_trial_as_a_task(ray_cluster, small, recwarn):
     """With a fusion defined in `__main__`, which the Ray workers receive (the local
     executor would fall back to one process)."""
@@ -149,6 +151,7 @@ def test_an_interrupted_ray_study_resumes(ray_cluster, small, tmp_path, monkeypa
     assert list(results["model"]) == ["image only", "audio only", "concat"]
 
 
+@pytest.mark.slow  # a Ray cluster, a study trained on it
 def test_the_command_line_on_ray_writes_the_files_of_a_local_study(ray_cluster, small,
                                                                    monkeypatch, tmp_path):
     from mmkeras import datasets

@@ -84,6 +84,7 @@ def test_the_best_trial_is_the_earliest_of_the_best_scores():
         best_values(trials, [0.5])
 
 
+@pytest.mark.slow  # trains three trial models
 def test_a_trial_scores_the_same_alone_or_after_others():
     from mmkeras.experiments.runs import plan
     from mmkeras.experiments.study import StudySettings
