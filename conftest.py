@@ -25,4 +25,3 @@ def _seed():
 def _doctest_names(doctest_namespace):
     """Docstring examples use `np`, `keras` and `mmkeras` without importing them."""
     doctest_namespace.update(np=np, keras=keras, mmkeras=mmkeras)
-
