@@ -35,11 +35,13 @@ def _package_of(module):
     return parts[1]
 
 
-def _module_level_imports(path):
-    """The mmkeras modules a file imports when it is imported (not inside functions)."""
+def _imports(path):
+    """The mmkeras modules a file imports, at module level or inside its functions."""
     tree = ast.parse(path.read_text())
     found = set()
-    for node in tree.body:  # module level only: imports inside functions load on use
+    # Inside functions too: a lazy import of a higher floor is the same upward dependence,
+    # only paid later (a training callback that reached up into experiments was one).
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -56,14 +58,14 @@ def test_every_package_folder_is_on_a_floor():
 
 
 def test_each_package_imports_only_lower_floors():
-    """Read from the code's module-level imports (what importing a package loads)."""
+    """Read from the code's imports, at module level and inside functions."""
     upward = []
     for path in sorted(ROOT.rglob("*.py")):
         module = ".".join(("mmkeras", *path.relative_to(ROOT).with_suffix("").parts))
         here = _package_of(module)
         if here is None:
             continue
-        for imported in sorted(_module_level_imports(path)):
+        for imported in sorted(_imports(path)):
             there = _package_of(imported)
             if there is not None and there != here and FLOOR[there] >= FLOOR[here]:
                 upward.append(f"{path.relative_to(ROOT)} imports {imported}")

@@ -87,3 +87,49 @@ def unique_groups(split):
     _, rows = np.unique(split.y, return_index=True)
     rows = np.sort(rows)
     return rows, split.y[rows]
+
+
+def shared_modalities(split):
+    """Modalities whose items repeat within a group (emoji names, one per picture style)."""
+    shared = []
+    for modality, values in split.x.items():
+        first = {}
+        same = True
+        for value, group in zip(values, split.y):
+            if group in first:
+                same = same and np.array_equal(first[group], value)
+            else:
+                first[group] = value
+        if same and len(first) < len(split.y):
+            shared.append(modality)
+    return shared
+
+
+def directions(split):
+    """`[(query modality, gallery modality)]` both ways, named like `"text_to_image"`."""
+    a, b = sorted(split.x)
+    return [(a, b), (b, a)]
+
+
+def query_and_gallery(split, query_modality, gallery_modality):
+    """`(query x, query groups, gallery x, gallery groups)`; a shared modality once per group.
+
+    Example:
+
+    >>> from mmkeras.datasets import Split
+    >>> pairs = Split({"image": np.arange(4), "text": np.array([7, 7, 8, 8])},
+    ...               np.array([0, 0, 1, 1]), np.arange(4))
+    >>> directions(pairs)
+    [('image', 'text'), ('text', 'image')]
+    >>> query, groups, gallery, gallery_groups = query_and_gallery(pairs, "text", "image")
+    >>> query["text"], groups, gallery_groups
+    (array([7, 8]), array([0, 1]), array([0, 0, 1, 1]))
+    """
+    shared = shared_modalities(split)
+
+    def side(modality):
+        rows = unique_groups(split)[0] if modality in shared else np.arange(len(split.y))
+        return split.x[modality][rows], split.y[rows]
+
+    (qx, qg), (gx, gg) = side(query_modality), side(gallery_modality)
+    return {query_modality: qx}, qg, {gallery_modality: gx}, gg

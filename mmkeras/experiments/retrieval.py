@@ -10,7 +10,8 @@ import keras
 import numpy as np
 
 from mmkeras import encoders
-from mmkeras.datasets.pairs import unique_groups
+# The query and gallery sides of a split, re-exported for the scripts and notebook 10.
+from mmkeras.datasets.pairs import directions, query_and_gallery  # noqa: F401
 from mmkeras.evaluation.retrieval_metrics import retrieval_metrics
 from mmkeras.preprocessing import SubwordTokenizer
 from mmkeras.preprocessing.image import augmentation
@@ -294,40 +295,6 @@ def pair_similarity(dual_encoder, x):
     a, b = sorted(x)
     embed = lambda m: embedding_model(dual_encoder, m).predict(x[m], batch_size=256, verbose=0)
     return embed(a) @ embed(b).T
-
-
-def shared_modalities(split):
-    """Modalities whose items repeat within a group (emoji names, one per picture style)."""
-    shared = []
-    for modality, values in split.x.items():
-        first = {}
-        same = True
-        for value, group in zip(values, split.y):
-            if group in first:
-                same = same and np.array_equal(first[group], value)
-            else:
-                first[group] = value
-        if same and len(first) < len(split.y):
-            shared.append(modality)
-    return shared
-
-
-def directions(split):
-    """`[(query modality, gallery modality)]` both ways, named like `"text_to_image"`."""
-    a, b = sorted(split.x)
-    return [(a, b), (b, a)]
-
-
-def query_and_gallery(split, query_modality, gallery_modality):
-    """`(query x, query groups, gallery x, gallery groups)`; a shared modality once per group."""
-    shared = shared_modalities(split)
-
-    def side(modality):
-        rows = unique_groups(split)[0] if modality in shared else np.arange(len(split.y))
-        return split.x[modality][rows], split.y[rows]
-
-    (qx, qg), (gx, gg) = side(query_modality), side(gallery_modality)
-    return {query_modality: qx}, qg, {gallery_modality: gx}, gg
 
 
 def evaluate_retrieval(dual_encoder, split, matcher=None, candidates=20, blend=False, ks=KS):

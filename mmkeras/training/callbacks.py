@@ -7,6 +7,8 @@ import time
 import keras
 import numpy as np
 
+from mmkeras.datasets.pairs import directions, query_and_gallery
+
 
 class RunProgress(keras.callbacks.Callback):
     """Keeps each epoch's logs and the elapsed time on disk, so a resumed run reports it all.
@@ -120,7 +122,7 @@ class RetrievalEarlyStopping(keras.callbacks.Callback):
     towers and ranks them both ways, as the retrieval study does (a
     modality whose items repeat within a group, like the name shared by an
     emoji's two pictures, is queried once per group;
-    `mmkeras.experiments.retrieval.query_and_gallery`). The score is
+    `mmkeras.datasets.pairs.query_and_gallery`). The score is
 
     `score = mean_d R@1_d + mrr_weight · mean_d MRR_d` over the two directions `d`
 
@@ -185,7 +187,6 @@ class RetrievalEarlyStopping(keras.callbacks.Callback):
         self.verbose = bool(verbose)
 
     def on_train_begin(self, logs=None):
-        from mmkeras.experiments.retrieval import directions, query_and_gallery
         from mmkeras.tasks import embedding_model
 
         self.towers = {m: embedding_model(self.model, m) for m in self.split.x}
