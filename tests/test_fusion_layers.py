@@ -336,6 +336,18 @@ def test_keras_round_trip_safe_mode(name, tmp_path):
 
 
 @pytest.mark.parametrize("name", sorted(fusion.FUSIONS))
+def test_a_frozen_fusion_is_still_frozen_when_loaded(name, tmp_path):
+    """Keras 3.15 reloads a frozen layer's sublayers trainable (`CompositeLayer`)."""
+    layer = fusion.get(name)
+    model = _functional(layer, 3 if layer.fusion_level in ("early", "sequence") else 2)
+    layer.trainable = False
+    model.save(tmp_path / "frozen.keras")
+    loaded = keras.models.load_model(tmp_path / "frozen.keras")
+    assert len(model.trainable_weights) == 0 and loaded.trainable_weights == []
+    assert len(loaded.weights) == len(model.weights)
+
+
+@pytest.mark.parametrize("name", sorted(fusion.FUSIONS))
 def test_mixed_precision_forward(name):
     keras.mixed_precision.set_global_policy("mixed_float16")
     try:

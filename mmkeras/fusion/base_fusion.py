@@ -2,6 +2,7 @@
 
 import keras
 
+from mmkeras.layers.composite_layer import CompositeLayer
 from mmkeras.utils.validation import check_divisible, check_positive_int, check_rate
 
 FUSION_LEVELS = ("early", "sequence", "feature", "decision")
@@ -12,7 +13,7 @@ INPUT_RANKS = {"early": 3, "sequence": 3, "feature": 2, "decision": 2}
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class Fusion(keras.layers.Layer):
+class Fusion(CompositeLayer):
     """Base class of fusion layers: joins a list of per-modality tensors into one.
 
     A fusion receives `[x_1, …, x_M]`, one tensor per modality in the order

@@ -1,6 +1,7 @@
 """Small reusable Keras layers the encoders and fusions are made of."""
 
 from mmkeras.layers.apply_mask import ApplyMask
+from mmkeras.layers.composite_layer import CompositeLayer
 from mmkeras.layers.last_step import LastStep
 from mmkeras.layers.masked_global_pooling import MaskedGlobalPooling1D
 from mmkeras.layers.modality_presence import ModalityPresence
@@ -12,6 +13,7 @@ from mmkeras.layers.transformer_encoder_block import TransformerEncoderBlock
 
 __all__ = [
     "ApplyMask",
+    "CompositeLayer",
     "LastStep",
     "MaskedGlobalPooling1D",
     "ModalityPresence",

@@ -1,11 +1,12 @@
 import keras
 from keras import ops
 
+from mmkeras.layers.composite_layer import CompositeLayer
 from mmkeras.utils import validation
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class SubwordEmbedding(keras.layers.Layer):
+class SubwordEmbedding(CompositeLayer):
     """Word vectors from hashed character n-grams (fastText), with the word mask.
 
     The input holds, for each of `max_words` words, `max_ngrams` bucket ids

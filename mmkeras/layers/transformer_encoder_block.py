@@ -1,9 +1,11 @@
 import keras
 from keras import ops
 
+from mmkeras.layers.composite_layer import CompositeLayer
+
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class TransformerEncoderBlock(keras.layers.Layer):
+class TransformerEncoderBlock(CompositeLayer):
     """One pre-norm Transformer encoder block with a padding mask.
 
     `h = x + Dropout(MHA(LN(x), LN(x), mask))`,
