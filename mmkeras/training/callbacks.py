@@ -7,7 +7,11 @@ import time
 import keras
 import numpy as np
 
+from mmkeras.datasets.multimodal_dataset import Split
 from mmkeras.datasets.pairs import directions, query_and_gallery
+from mmkeras.evaluation.retrieval_metrics import retrieval_metrics
+from mmkeras.tasks import embedding_model
+from mmkeras.utils import validation
 
 
 class RunProgress(keras.callbacks.Callback):
@@ -167,9 +171,6 @@ class RetrievalEarlyStopping(keras.callbacks.Callback):
     def __init__(self, x, groups, patience=10, mrr_weight=0.5, min_delta=0.0,
                  restore_best_weights=True, verbose=False):
         super().__init__()
-        from mmkeras.datasets.multimodal_dataset import Split
-        from mmkeras.utils import validation
-
         if not isinstance(x, dict) or len(x) != 2:
             raise ValueError("RetrievalEarlyStopping needs the validation pairs of two "
                              f"modalities. Received: {sorted(x) if isinstance(x, dict) else x!r}")
@@ -187,8 +188,6 @@ class RetrievalEarlyStopping(keras.callbacks.Callback):
         self.verbose = bool(verbose)
 
     def on_train_begin(self, logs=None):
-        from mmkeras.tasks import embedding_model
-
         self.towers = {m: embedding_model(self.model, m) for m in self.split.x}
         self.queries = [(q, g, query_and_gallery(self.split, q, g))
                         for q, g in directions(self.split)]
@@ -196,8 +195,6 @@ class RetrievalEarlyStopping(keras.callbacks.Callback):
         self.epochs_run, self.history = 0, []
 
     def _metrics(self):
-        from mmkeras.evaluation.retrieval_metrics import retrieval_metrics
-
         embed = lambda m, v: keras.ops.convert_to_numpy(self.towers[m](v, training=False))
         out = {}
         for q, g, (qx, qg, gx, gg) in self.queries:
