@@ -24,8 +24,8 @@ def _collect_then_freeze():
 
     `keras.backend.clear_session()` after each test runs a full garbage collection, which walks
     every object alive, TensorFlow's and every imported library's included: 0.3 to 4 s a test
-    once a worker has imported and traced much (806 s of the two workers' 2,600 s in the full
-    suite). Frozen, those are skipped, and each test's collection walks only what was made
+    once a worker has imported and traced much (806 s of the two workers' 2,602 s in one full
+    run). Frozen, those are skipped, and each test's collection walks only what was made
     since its file began. Reference cycles frozen and dropped later (a session fixture's) are
     not collected: only what outlives its file is frozen, so that is little.
     """

@@ -48,7 +48,8 @@ def run_lane(lane, slowest):
 
 
 def minutes(seconds):
-    return f"{int(seconds // 60)} min {round(seconds % 60)} s"
+    whole = round(seconds)  # rounded first: 119.6 s is "2 min 0 s", not "1 min 60 s"
+    return f"{whole // 60} min {whole % 60} s"
 
 
 def report(results, slowest):
