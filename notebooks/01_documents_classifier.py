@@ -193,7 +193,8 @@ print(f"builder model: {small.count_params():,} parameters "
 
 # %% [markdown]
 # This is not a like-for-like race: the builder model saw all 3,048 training samples at
-# 32 px for 8 epochs, the articles' model a subset of 512 at 224 px for 2 epochs. But that is
+# 32 px for 8 epochs, the articles' model 409 of a 512-sample subset (the other 103
+# validate) at 224 px for 2 epochs. But that is
 # the point: with about 0.4% of the parameters, the small model is cheap enough to train on
 # all the data, and it is far more accurate on the test set in this run.
 #
@@ -210,7 +211,7 @@ print(f"builder model: {small.count_params():,} parameters "
 # - `validation_split` takes the last 20% of the arrays unshuffled; on data stored by
 #   category it validates on one or two categories, one of them never trained on. Shuffle
 #   first.
-# - Trained on 512 shuffled samples for two epochs, the big model starts with a saturated
+# - Trained on 409 of 512 shuffled samples for two epochs, the big model starts with a saturated
 #   softmax (a first-epoch loss far above ln 9) and stays weak; the builder's version, with
 #   global pooling and masked text, trains on all the data in less time and is more accurate
 #   here.
@@ -251,6 +252,8 @@ fitted = binary.fit([pairs.x["image"], pairs.x["text"]], pairs.y.astype("float32
                     epochs=EPOCHS, batch_size=16, validation_split=0.2, verbose=0)
 print(f"{len(pairs)} samples; validation accuracy per epoch:",
       [round(a, 3) for a in fitted.history["val_accuracy"]])
+# Read it against a baseline: 46 of the 78 validation samples are Animals & Nature, so always
+# answering that scores 0.59. Two epochs of the big model reach that, and barely more.
 
 # %% tags=["solution"]
 # Exercise 3: a Transformer text encoder

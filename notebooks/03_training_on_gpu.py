@@ -149,7 +149,8 @@ print(pd.read_csv(run_dir / "history.csv")[["epoch", "loss", "val_loss"]].round(
 
 # %% [markdown]
 # The CSV log holds all the epochs, those before the interruption and after (Keras counts
-# them from 0). To watch a run live, point TensorBoard at the `tensorboard` folder:
+# them from 0). The `backup` folder is gone from the list: `BackupAndRestore` deletes it when
+# `fit` ends normally, so it only outlives an interrupted run. To watch a run live, point TensorBoard at the `tensorboard` folder:
 # `tensorboard --logdir <run_dir>/tensorboard`.
 #
 # `training.standard_callbacks(run_dir)` returns this same list (with one more callback that

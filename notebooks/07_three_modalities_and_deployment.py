@@ -245,7 +245,7 @@ table
 #   Adam's state (above). Dynamic-range quantisation stores the weights in one byte each, so
 #   the file is about a quarter of the float32 one.
 # - **Accuracy.** Rounding the weights to int8 changes the probabilities slightly; the column
-#   "same as Keras" counts how many test predictions it changed.
+#   "same as Keras" is the share of test predictions it left unchanged.
 # - **Latency.** A Keras `predict` call on one sample costs far more than the interpreter's
 #   `invoke`, which is why TFLite is used for one-sample serving. Smaller weights do not make
 #   a model faster on a desktop CPU: with dynamic-range quantisation the interpreter quantises

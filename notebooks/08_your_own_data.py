@@ -12,7 +12,7 @@
 # `compare` trains, built by hand.
 #
 # **Time:** about 1 min 40 s (97 s) at full size on a 2-core CPU, no GPU, shared with other
-# jobs; `MMKERAS_SMOKE=1` about 1 min 45 s (the smoke run writes the same pictures).
+# jobs; `MMKERAS_SMOKE=1` takes less (it writes 12 pictures per category instead of 60).
 # Offline throughout.
 
 # %%
@@ -122,7 +122,9 @@ print(sorted(os.listdir(out / "models")))
 # %% [markdown]
 # Expect modest numbers from a table this small: nine categories learned from a few hundred
 # rows, with small encoders trained from scratch (one seed, so a point or two either way is
-# noise). On the full embedded `emoji` data, ten times larger, the committed three-seed study
+# noise). Here `late` came last, below the text alone: with a few hundred rows the fusions can
+# rank otherwise than on the full data. On the full embedded `emoji` data, about seven times
+# larger, the committed three-seed study
 # (`results/emoji/results.md`, on the docs site's "Results" page) reached 0.775 ± 0.011 with
 # `late`, 0.692 ± 0.036 with `concat` and 0.698 ± 0.009 with text only (mean ± std over 3
 # seeds). More rows, or pretrained encoders (notebook 11), are what help.

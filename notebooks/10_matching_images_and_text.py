@@ -230,8 +230,8 @@ plt.show()
 # matcher must beat. Trained from scratch on these 1,524 emoji, the source articles'
 # cross-attention network does not beat it: it learns to give every pair the same p(match),
 # about 1/3, for true and wrong pairs alike (exercise 1 trains it), and in the first committed
-# study re-ranking by such matchers' p(match) lowered text → image recall@1 from 0.130 by 0.085
-# to 0.095 with every fusion. Their encoders have too little data to learn both what the items
+# study re-ranking by such matchers' p(match) lowered text → image recall@1 from 0.130 to
+# 0.035–0.045 with every fusion. Their encoders have too little data to learn both what the items
 # are and how to compare them.
 #
 # So we start the matcher from what the dual encoder already learned: its two trained towers
@@ -338,8 +338,8 @@ pd.concat({"dual encoder": metrics_table(study.evaluate_retrieval(dual_encoder, 
 # Re-ranking by p(match) + cosine moved recall@1 by about a point in this run: image → text
 # up (0.174 → 0.185 with the frozen towers, 0.182 with the towers trained), text → image down
 # (0.234 → 0.224 and 0.219). The three-seed study (`results/retrieval/rerank_study.md`) says
-# such moves are noise: no matcher changed recall@1 by more than the spread over seeds, in
-# either direction. The best, the frozen `features` head ranking by p(match), added
+# such gains are noise: no matcher raised recall@1 by more than the spread over seeds, in
+# either direction, and some lowered it by more. The best, the frozen `features` head ranking by p(match), added
 # +0.008 ± 0.006 image → text, and every matcher lowered text → image (by 0.003 to 0.061).
 # On 1,524 training emoji, a matcher on the dual encoder's trunk does not re-rank better than
 # the dual encoder itself.

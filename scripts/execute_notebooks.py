@@ -6,7 +6,7 @@ notebooks with this one script:
     python scripts/execute_notebooks.py             # every notebook, full size
     python scripts/execute_notebooks.py 04 06       # the notebooks whose names hold 04 or 06
     python scripts/execute_notebooks.py --smoke     # MMKERAS_SMOKE=1: times only, writes nothing
-    python scripts/execute_notebooks.py --sync 11   # markdown-only edit: re-render, keep outputs
+    python scripts/execute_notebooks.py --sync 11   # markdown or comment edit: keep outputs
     python scripts/execute_notebooks.py --without-solutions handout/   # students' copies
 
 Rendering adds what every notebook starts with, made from the repository URL declared once in
@@ -24,6 +24,7 @@ only the notebooks executed are updated there. `--note` adds what else shared th
 
 import argparse
 import datetime
+import io
 import json
 import os
 import re
@@ -31,6 +32,7 @@ import shutil
 import sys
 import tempfile
 import time
+import tokenize
 from pathlib import Path
 
 import jupytext
@@ -167,8 +169,22 @@ def execute(notebook, smoke):
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def code_without_comments(source):
+    """A cell's code with its comments and blank lines left out: two cells that differ only
+    in comments run the same, so a comment edit keeps the cell's outputs. Code that Python
+    cannot tokenize is compared as it is."""
+    try:
+        tokens = tokenize.generate_tokens(io.StringIO(source).readline)
+        # A cell's last line ends in "\n" or not, as a comment after it leaves it.
+        return tuple((token.type, "" if token.type == tokenize.NEWLINE else token.string)
+                     for token in tokens if token.type not in (tokenize.COMMENT, tokenize.NL))
+    except (tokenize.TokenError, SyntaxError):
+        return source
+
+
 def sync(py_path, target):
-    """Re-renders a notebook from its source, keeping the outputs of unchanged code cells."""
+    """Re-renders a notebook from its source, keeping the outputs of code cells whose code
+    is unchanged (comments aside)."""
     import nbformat
 
     notebook = render(py_path)
@@ -176,12 +192,16 @@ def sync(py_path, target):
     outputs = {}
     for cell in old.cells if old else []:
         if cell.cell_type == "code":
-            outputs.setdefault(cell.source, (cell.get("outputs", []), cell.get("execution_count")))
+            outputs.setdefault(code_without_comments(cell.source),
+                               (cell.get("outputs", []), cell.get("execution_count")))
+    if old and "language_info" in old.metadata:  # written by the kernel that executed it
+        notebook.metadata["language_info"] = old.metadata["language_info"]
     lost = 0
     for cell in notebook.cells:
         if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = outputs.get(cell.source, ([], None))
-            lost += cell.source not in outputs
+            code = code_without_comments(cell.source)
+            cell.outputs, cell.execution_count = outputs.get(code, ([], None))
+            lost += code not in outputs
     if lost:
         print(f"{target.name}: {lost} code cell(s) changed and have no outputs: execute it")
     return notebook
@@ -224,7 +244,7 @@ def main(argv=None):
                         help="execute with MMKERAS_SMOKE=1 and print times; writes nothing")
     parser.add_argument("--sync", action="store_true",
                         help="re-render from the sources without executing; code cells whose "
-                             "source is unchanged keep their outputs")
+                             "code is unchanged (comments aside) keep their outputs")
     parser.add_argument("--without-solutions", metavar="FOLDER",
                         help="write students' copies (no solution cells, no outputs) to FOLDER "
                              "and execute nothing")

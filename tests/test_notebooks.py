@@ -70,6 +70,17 @@ def test_in_sync_with_its_source_and_well_formed(notebook):
     assert "MMKERAS_SMOKE" in text and "## Summary" in text
 
 
+def test_sync_keeps_outputs_across_comment_edits_only():
+    """`--sync` keeps a code cell's outputs when only its comments changed."""
+    same = _renderer().code_without_comments
+    code = "x = 1  # one\nif x:\n    print(x)\n"
+    assert same(code) == same("# a new first line\nx = 1  # another\nif x:\n\n    print(x)\n")
+    assert same("print(1)") == same("print(1)\n# a comment after the last line\n")
+    assert same(code) != same(code.replace("x = 1", "x = 2"))
+    assert same(code) != same(code.replace("print(x)", "print('# x')"))  # a string, not a comment
+    assert same("print((") == "print(("  # code Python cannot tokenize is compared as it is
+
+
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
 def test_every_exercise_has_its_solution(notebook):
     """Exercises are a numbered list under `## Exercises`; each has a collapsed solution
