@@ -70,6 +70,8 @@ class Distiller(keras.Model):
     Args:
         student: The model to train (outputs probabilities).
         teacher: A trained model (outputs probabilities over the same classes).
+            It is frozen in place (`teacher.trainable = False`, kept after
+            training): set it back before training or pruning the teacher itself.
         alpha: Weight of the label loss, in [0, 1] (keras-io uses 0.1).
         temperature: Softening temperature T > 0 (keras-io uses 3 to 10).
 

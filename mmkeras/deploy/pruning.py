@@ -11,6 +11,7 @@ returns a plain copy that saves and loads in safe mode.
 """
 
 import gzip
+import warnings
 
 import keras
 import numpy as np
@@ -107,7 +108,8 @@ class MagnitudePruning(keras.callbacks.Callback):
             [0, 1) meaning `ConstantSparsity(number)`.
         frequency: Training steps between two mask updates (masks are applied
             after every batch in between).
-        weights: The variables to prune; by default `prunable_weights(model)`.
+        weights: The variables to prune; by default `prunable_weights(model)`,
+            the trainable ones (frozen kernels stay dense, named in a warning).
 
     Example:
 
@@ -131,8 +133,22 @@ class MagnitudePruning(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self.pruned = list(self._chosen) if self._chosen is not None else prunable_weights(
             self.model)
+        # Only trainable kernels are pruned: frozen ones (a clone of a frozen model, frozen
+        # encoders) would stay dense and the model end far less sparse than asked.
+        frozen = [] if self._chosen is not None else [
+            w.path for w in self.model.non_trainable_weights
+            if w.name in PRUNABLE and len(w.shape) >= 2]
         if not self.pruned:
-            raise ValueError(f"Model {self.model.name!r} has no prunable weights {PRUNABLE}.")
+            raise ValueError(f"Model {self.model.name!r} has no trainable prunable weights "
+                             f"{PRUNABLE}" + (f"; {len(frozen)} are frozen (set "
+                                               "`model.trainable = True` and compile again)"
+                                               if frozen else "") + ".")
+        if frozen:
+            warnings.warn(
+                f"{len(frozen)} prunable weights of model {self.model.name!r} are frozen "
+                f"(trainable=False) and stay dense, e.g. {frozen[0]!r}: the model will be "
+                "less sparse than the schedule asks. Set `model.trainable = True` and compile "
+                "again to prune them too, or pass `weights=` to choose.", stacklevel=2)
         if self.masks is None:
             self.masks = [ops.ones(w.shape, dtype=w.dtype) for w in self.pruned]
         self.update_masks()
