@@ -140,15 +140,16 @@ class MagnitudePruning(keras.callbacks.Callback):
             if w.name in PRUNABLE and len(w.shape) >= 2]
         if not self.pruned:
             raise ValueError(f"Model {self.model.name!r} has no trainable prunable weights "
-                             f"{PRUNABLE}" + (f"; {len(frozen)} are frozen (set "
-                                               "`model.trainable = True` and compile again)"
+                             f"{PRUNABLE}" + (f"; {len(frozen)} are frozen (unfreeze their layers, "
+                                               "`layer.trainable = True`, and compile again)"
                                                if frozen else "") + ".")
         if frozen:
             warnings.warn(
                 f"{len(frozen)} prunable weights of model {self.model.name!r} are frozen "
                 f"(trainable=False) and stay dense, e.g. {frozen[0]!r}: the model will be "
-                "less sparse than the schedule asks. Set `model.trainable = True` and compile "
-                "again to prune them too, or pass `weights=` to choose.", stacklevel=2)
+                "less sparse than the schedule asks. Unfreeze their layers (`layer.trainable = "
+                "True`; a clone of a frozen model keeps its layers frozen) and compile again "
+                "to prune them too, or pass `weights=` to choose.", stacklevel=2)
         if self.masks is None:
             self.masks = [ops.ones(w.shape, dtype=w.dtype) for w in self.pruned]
         self.update_masks()
