@@ -113,11 +113,13 @@ def test_frozen_kernels_are_named_not_silently_left_dense(digits):
     model.layers[1].trainable = False  # the image encoder: its conv and dense kernels
     model.compile("adam", "sparse_categorical_crossentropy")
     pruning = deploy.MagnitudePruning(0.5)
-    with pytest.warns(UserWarning, match=r"2 prunable weights .* are frozen .*layer.trainable = True"):
+    with pytest.warns(UserWarning,
+                      match=r"2 prunable weights .* are frozen .*layer.trainable = True"):
         model.fit(train.x, train.y, epochs=1, batch_size=128, callbacks=[pruning], verbose=0)
     assert len(pruning.pruned) == 2  # the head's kernels only
     model.trainable = False
     model.compile("adam", "sparse_categorical_crossentropy")
-    with pytest.raises(ValueError, match=r"no trainable prunable weights .* 4 are frozen .*layer.trainable = True"):
+    with pytest.raises(ValueError,
+                       match=r"no trainable prunable weights .* 4 are frozen .*trainable = True"):
         model.fit(train.x, train.y, epochs=1, batch_size=128,
                   callbacks=[deploy.MagnitudePruning(0.5)], verbose=0)

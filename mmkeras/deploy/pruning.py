@@ -139,10 +139,10 @@ class MagnitudePruning(keras.callbacks.Callback):
             w.path for w in self.model.non_trainable_weights
             if w.name in PRUNABLE and len(w.shape) >= 2]
         if not self.pruned:
+            hint = (f"; {len(frozen)} are frozen (unfreeze their layers, `layer.trainable = "
+                    "True`, and compile again)") if frozen else ""
             raise ValueError(f"Model {self.model.name!r} has no trainable prunable weights "
-                             f"{PRUNABLE}" + (f"; {len(frozen)} are frozen (unfreeze their layers, "
-                                               "`layer.trainable = True`, and compile again)"
-                                               if frozen else "") + ".")
+                             f"{PRUNABLE}{hint}.")
         if frozen:
             warnings.warn(
                 f"{len(frozen)} prunable weights of model {self.model.name!r} are frozen "
