@@ -83,9 +83,10 @@ rows.append(report(plain, "concat (plain)"))
 pd.DataFrame(rows).round(3)
 
 # %% [markdown]
-# Read the last row against the first two. With the image blanked, the fused model has only
-# the audio left, and the fair reference is the audio-only model; with the audio blanked, the
-# image-only model. The *gap* is the difference: below zero, the fused model answers worse
+# Read the last row against the first two (their NaN cells are tests that do not apply: a
+# model of one modality has no other to fall back on). With the image blanked, the fused model
+# has only the audio left, and the fair reference is the audio-only model; with the audio
+# blanked, the image-only model. The *gap* is the difference: below zero, the fused model answers worse
 # from a modality than that modality's own model does.
 
 # %%
