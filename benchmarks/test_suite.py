@@ -6,15 +6,19 @@ Run it on an otherwise idle machine (about 20 min on a 2-core CPU):
 Each lane is README.md's command in its own process, timed as a whole (collection, the two
 pytest-xdist workers, every test and docstring example): `python -m pytest -m "not slow"`
 (the fast lane) and `python -m pytest` (the full suite, which CI runs). Reported: the wall
-time, pytest's summary line, and the slowest tests of each lane (pytest's `--durations`, the
-time of each test in its worker: with two workers, the wall time is about half their sum).
-`--lanes fast` times one lane.
+time, pytest's summary line, the slowest tests of each lane (pytest's `--durations`, the
+time of each test in its worker: with two workers, the wall time is about half their sum),
+the test files that took most, and the CPU time the lane's processes used. That CPU time over
+the machine's cores is the least wall time the lane could take on it, however its tests are
+spread over workers; it counts the processes the lane waited for (pytest, its workers, the
+kernels and subprocesses they ended), so it is a lower bound. `--lanes fast` times one lane.
 """
 
 import argparse
 import datetime
 import os
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -30,21 +34,42 @@ SUMMARY = re.compile(r"^=+ (.*\d+ passed.*) =+$", re.MULTILINE)
 DURATION = re.compile(r"^(\d+\.\d+)s (call|setup|teardown)\s+(\S+)$", re.MULTILINE)
 
 
-def run_lane(lane, slowest):
-    """(wall seconds, pytest's summary line, [(seconds, phase, test)]) of one lane."""
+def children_cpu_seconds():
+    """User + system CPU seconds of this process' ended, waited-for descendants."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_lane(lane):
+    """One lane: `{"seconds", "cpu_seconds", "summary", "durations": [(s, phase, test)]}`."""
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *LANES[lane],
-               f"--durations={slowest}"]
+               "--durations=0"]
+    cpu = children_cpu_seconds()
     start = time.perf_counter()
     # A failing lane is reported with its output below, not raised.
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
+    cpu = children_cpu_seconds() - cpu
     output = result.stdout + result.stderr
     summary = SUMMARY.findall(output)
     if result.returncode != 0 or not summary:
-        sys.exit(f"{lane} lane failed (exit {result.returncode}):\n{output[-3000:]}")
-    print(f"{lane}: {seconds:.0f} s, {summary[-1]}", flush=True)
+        # pytest's FAILURES section says why; the durations after it would hide it.
+        failures = output.find(" FAILURES ")
+        shown = output[failures:failures + 8000] if failures >= 0 else output[-3000:]
+        sys.exit(f"{lane} lane failed (exit {result.returncode}):\n{shown}")
+    print(f"{lane}: {seconds:.0f} s, {cpu:.0f} CPU-s, {summary[-1]}", flush=True)
     durations = [(float(s), phase, test) for s, phase, test in DURATION.findall(output)]
-    return seconds, summary[-1], durations
+    return {"seconds": seconds, "cpu_seconds": cpu, "summary": summary[-1],
+            "durations": sorted(durations, reverse=True)}
+
+
+def by_file(durations):
+    """`[(seconds, file)]`, each test file's summed test time (all phases), largest first."""
+    totals = {}
+    for seconds, _, test in durations:
+        name = test.split("::")[0]
+        totals[name] = totals.get(name, 0.0) + seconds
+    return sorted(((s, name) for name, s in totals.items()), reverse=True)
 
 
 def minutes(seconds):
@@ -54,21 +79,32 @@ def minutes(seconds):
 
 def report(results, slowest):
     day = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+    cores = os.cpu_count()
     lines = [f"# The test suite's time ({day})", "",
              f"Machine: {machine_details()}.", "",
              (f"Command: `python benchmarks/test_suite.py --lanes {','.join(results)}` "
               "(each lane README.md's command in its own process, on the otherwise idle "
               "machine, two pytest-xdist workers)."), "",
-             "| lane | command | wall time | pytest's summary |", "|---|---|---|---|"]
-    for lane, (seconds, summary, _) in results.items():
+             ("| lane | command | wall time | pytest's summary | CPU time | its least wall time "
+              f"on {cores} cores |"), "|---|---|---|---|---|---|"]
+    for lane, run in results.items():
         command = " ".join(["python -m pytest", *(f'"{a}"' if " " in a else a
                                                   for a in LANES[lane])])
-        lines.append(f"| {lane} | `{command}` | {minutes(seconds)} ({seconds:.0f} s) "
-                     f"| {summary} |")
-    for lane, (seconds, _, durations) in results.items():
+        cpu = run["cpu_seconds"]
+        lines.append(f"| {lane} | `{command}` | {minutes(run['seconds'])} ({run['seconds']:.0f} "
+                     f"s) | {run['summary']} | {cpu:.0f} s ({cpu / run['seconds']:.0%} of one "
+                     f"core) | {minutes(cpu / cores)} |")
+    for lane, run in results.items():
         lines += ["", f"## The {slowest} slowest of the {lane} lane", "",
                   "| seconds | phase | test |", "|---|---|---|"]
-        lines += [f"| {s:.1f} | {phase} | `{test}` |" for s, phase, test in durations[:slowest]]
+        lines += [f"| {s:.1f} | {phase} | `{test}` |"
+                  for s, phase, test in run["durations"][:slowest]]
+        files = by_file(run["durations"])
+        total = sum(s for s, _ in files)
+        lines += ["", f"## The {lane} lane's test files that took most", "",
+                  f"Summed over the workers: {total:.0f} s of tests in {len(files)} files.", "",
+                  "| seconds | share | file |", "|---|---|---|"]
+        lines += [f"| {s:.0f} | {s / total:.0%} | `{name}` |" for s, name in files[:slowest]]
     return "\n".join(lines) + "\n"
 
 
@@ -87,7 +123,7 @@ def main(argv=None):
         parser.error(f"--lanes takes {', '.join(LANES)}. Received: {args.lanes!r}")
     if args.slowest < 1:
         parser.error(f"--slowest must be a positive integer. Received: {args.slowest}")
-    results = {lane: run_lane(lane, args.slowest) for lane in lanes}
+    results = {lane: run_lane(lane) for lane in lanes}
     text = report(results, args.slowest)
     if args.out:
         with open(args.out, "w") as f:
