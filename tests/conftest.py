@@ -1,5 +1,8 @@
 """Fixtures of the tests (the environment and the seeding are in ../conftest.py)."""
 
+import importlib.util
+from pathlib import Path
+
 import keras
 import numpy as np
 import pytest
@@ -34,3 +37,19 @@ def small_av_digits():
         return ds
 
     return cut
+
+
+@pytest.fixture(scope="session")
+def repository_script():
+    """`repository_script("scripts/execute_notebooks.py")`: one of the repository's scripts
+    (not a module of the package) imported from its path."""
+    root = Path(__file__).resolve().parents[1]
+
+    def load(path):
+        spec = importlib.util.spec_from_file_location(f"repository_{Path(path).stem}",
+                                                      root / path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load

@@ -1,43 +1,37 @@
 """benchmarks/test_suite.py's report: times, the CPU-time floor and the files that took most
 (the lanes themselves run only when the benchmark is run)."""
 
-import importlib.util
 import os
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _benchmark():
-    spec = importlib.util.spec_from_file_location("test_suite_benchmark",
-                                                  ROOT / "benchmarks" / "test_suite.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+import pytest
 
 
-def test_minutes_round_before_splitting():
-    minutes = _benchmark().minutes
+@pytest.fixture
+def suite_benchmark(repository_script):
+    return repository_script("benchmarks/test_suite.py")
+
+
+def test_minutes_round_before_splitting(suite_benchmark):
+    minutes = suite_benchmark.minutes
     assert minutes(119.6) == "2 min 0 s" and minutes(1225) == "20 min 25 s"
 
 
-def test_each_files_time_is_summed_over_its_tests_and_phases():
+def test_each_files_time_is_summed_over_its_tests_and_phases(suite_benchmark):
     durations = [(3.0, "call", "tests/test_a.py::test_x"), (1.0, "setup", "tests/test_b.py::t"),
                  (2.5, "teardown", "tests/test_a.py::test_x"),
                  (0.5, "call", "tests/test_a.py::test_y[1]")]
-    assert _benchmark().by_file(durations) == [(6.0, "tests/test_a.py"),
-                                                (1.0, "tests/test_b.py")]
+    assert suite_benchmark.by_file(durations) == [(6.0, "tests/test_a.py"),
+                                                  (1.0, "tests/test_b.py")]
 
 
-def test_report_gives_the_least_wall_time_the_cpu_time_allows():
-    benchmark = _benchmark()
+def test_report_gives_the_least_wall_time_the_cpu_time_allows(suite_benchmark):
     run = {"seconds": 600.0, "cpu_seconds": 960.0, "summary": "9 passed in 599.00s",
            "durations": [(300.0, "call", "tests/test_a.py::test_x"),
                          (100.0, "call", "tests/test_b.py::test_y")]}
-    text = benchmark.report({"full": run}, slowest=1)
+    text = suite_benchmark.report({"full": run}, slowest=1)
     cores = os.cpu_count()
     assert "| full | `python -m pytest` | 10 min 0 s (600 s) | 9 passed in 599.00s |" in text
-    assert f"960 s (160% of one core) | {benchmark.minutes(960 / cores)} |" in text
+    assert f"960 s (160% of one core) | {suite_benchmark.minutes(960 / cores)} |" in text
     assert "| 300.0 | call | `tests/test_a.py::test_x` |" in text
     assert "test_y" not in text  # only the slowest one was asked for
     assert "| 300 | 75% | `tests/test_a.py` |" in text

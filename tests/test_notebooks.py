@@ -2,7 +2,6 @@
 clean outputs (scripts/execute_notebooks.py), and executed top to bottom in smoke mode
 (MMKERAS_SMOKE=1)."""
 
-import importlib.util
 import json
 import re
 from pathlib import Path
@@ -13,13 +12,10 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
 
 
-def _renderer():
+@pytest.fixture
+def renderer(repository_script):
     """scripts/execute_notebooks.py, which renders a notebook from its source."""
-    spec = importlib.util.spec_from_file_location("execute_notebooks",
-                                                  ROOT / "scripts" / "execute_notebooks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return repository_script("scripts/execute_notebooks.py")
 
 
 def test_every_notebook_has_its_source_and_every_source_its_notebook():
@@ -50,8 +46,7 @@ def _output_texts(output):
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
-def test_in_sync_with_its_source_and_well_formed(notebook):
-    renderer = _renderer()
+def test_in_sync_with_its_source_and_well_formed(notebook, renderer):
     source = renderer.render(notebook.with_suffix(".py")).cells
     cells = json.loads(notebook.read_text())["cells"]
     assert [(c.cell_type, c.source, renderer.is_solution(c)) for c in source] == [
@@ -70,9 +65,9 @@ def test_in_sync_with_its_source_and_well_formed(notebook):
     assert "MMKERAS_SMOKE" in text and "## Summary" in text
 
 
-def test_sync_keeps_outputs_across_comment_edits_only():
+def test_sync_keeps_outputs_across_comment_edits_only(renderer):
     """`--sync` keeps a code cell's outputs when only its comments changed."""
-    same = _renderer().code_without_comments
+    same = renderer.code_without_comments
     code = "x = 1  # one\nif x:\n    print(x)\n"
     assert same(code) == same("# a new first line\nx = 1  # another\nif x:\n\n    print(x)\n")
     assert same("print(1)") == same("print(1)\n# a comment after the last line\n")
