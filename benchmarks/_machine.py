@@ -2,6 +2,7 @@
 
 import os
 import platform
+import subprocess
 
 
 def machine_details():
@@ -22,3 +23,19 @@ def machine_details():
     return (f"{cpu}, {os.cpu_count()} cores, {'GPU: ' + str(len(gpus)) if gpus else 'no GPU'}; "
             f"Python {platform.python_version()}, TensorFlow {tf.__version__}, "
             f"Keras {keras.__version__} ({keras.backend.backend()}), NumPy {np.__version__}")
+
+
+def source_revision(root=None):
+    """The checkout measured: its commit, and whether tracked files differed from it."""
+    root = root or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+                              check=True).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "--short", "HEAD")
+        changed = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.CalledProcessError):
+        return "not a git checkout"
+    return f"commit {commit}" + (", with uncommitted changes" if changed else "")

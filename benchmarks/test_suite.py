@@ -5,8 +5,8 @@ Run it on an otherwise idle machine (about 20 min on a 2-core CPU):
 
 Each lane is README.md's command in its own process, timed as a whole (collection, the two
 pytest-xdist workers, every test and docstring example): `python -m pytest -m "not slow"`
-(the fast lane) and `python -m pytest` (the full suite, which CI runs). Reported: the wall
-time, pytest's summary line, the slowest tests of each lane (pytest's `--durations`, the
+(the fast lane) and `python -m pytest` (the full suite, which CI runs). Reported: the commit
+measured, the wall time, pytest's summary line, the slowest tests of each lane (pytest's `--durations`, the
 time of each test in its worker: with two workers, the wall time is about half their sum),
 the test files that took most, and the CPU time the lane's processes used. That CPU time over
 the machine's cores is the least wall time the lane could take on it, however its tests are
@@ -26,7 +26,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, os.path.dirname(__file__))
 
-from _machine import machine_details  # noqa: E402
+from _machine import machine_details, source_revision  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LANES = {"fast": ["-m", "not slow"], "full": []}
@@ -77,11 +77,11 @@ def minutes(seconds):
     return f"{whole // 60} min {whole % 60} s"
 
 
-def report(results, slowest):
+def report(results, slowest, revision="unknown"):
     day = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
     cores = os.cpu_count()
     lines = [f"# The test suite's time ({day})", "",
-             f"Machine: {machine_details()}.", "",
+             f"Machine: {machine_details()}.", "", f"Measured: {revision}.", "",
              (f"Command: `python benchmarks/test_suite.py --lanes {','.join(results)}` "
               "(each lane README.md's command in its own process, on the otherwise idle "
               "machine, two pytest-xdist workers)."), "",
@@ -123,8 +123,9 @@ def main(argv=None):
         parser.error(f"--lanes takes {', '.join(LANES)}. Received: {args.lanes!r}")
     if args.slowest < 1:
         parser.error(f"--slowest must be a positive integer. Received: {args.slowest}")
+    revision = source_revision(ROOT)  # before the lanes, which take minutes
     results = {lane: run_lane(lane) for lane in lanes}
-    text = report(results, args.slowest)
+    text = report(results, args.slowest, revision)
     if args.out:
         with open(args.out, "w") as f:
             f.write(text)

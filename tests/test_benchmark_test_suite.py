@@ -28,10 +28,28 @@ def test_report_gives_the_least_wall_time_the_cpu_time_allows(suite_benchmark):
     run = {"seconds": 600.0, "cpu_seconds": 960.0, "summary": "9 passed in 599.00s",
            "durations": [(300.0, "call", "tests/test_a.py::test_x"),
                          (100.0, "call", "tests/test_b.py::test_y")]}
-    text = suite_benchmark.report({"full": run}, slowest=1)
+    text = suite_benchmark.report({"full": run}, slowest=1, revision="commit abc1234")
+    assert "Measured: commit abc1234." in text
     cores = os.cpu_count()
     assert "| full | `python -m pytest` | 10 min 0 s (600 s) | 9 passed in 599.00s |" in text
     assert f"960 s (160% of one core) | {suite_benchmark.minutes(960 / cores)} |" in text
     assert "| 300.0 | call | `tests/test_a.py::test_x` |" in text
     assert "test_y" not in text  # only the slowest one was asked for
     assert "| 300 | 75% | `tests/test_a.py` |" in text
+
+
+def test_the_report_names_the_commit_measured(suite_benchmark, tmp_path):
+    import subprocess
+
+    revision = suite_benchmark.source_revision
+    assert revision(str(tmp_path)) == "not a git checkout"
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    (tmp_path / "a.txt").write_text("1")
+    subprocess.run([*git, "add", "a.txt"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "one"], check=True)
+    commit = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True, check=True).stdout.strip()
+    assert revision(str(tmp_path)) == f"commit {commit}"
+    (tmp_path / "a.txt").write_text("2")
+    assert revision(str(tmp_path)) == f"commit {commit}, with uncommitted changes"
