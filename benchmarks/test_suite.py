@@ -4,14 +4,15 @@ Run it on an otherwise idle machine (about 20 min on a 2-core CPU):
 `python benchmarks/test_suite.py --out benchmarks/results/test_suite.md`
 
 Each lane is README.md's command in its own process, timed as a whole (collection, the two
-pytest-xdist workers, every test and docstring example): `python -m pytest -m "not slow"`
-(the fast lane) and `python -m pytest` (the full suite, which CI runs). Reported: the commit
-measured, the wall time, pytest's summary line, the slowest tests of each lane (pytest's `--durations`, the
-time of each test in its worker: with two workers, the wall time is about half their sum),
-the test files that took most, and the CPU time the lane's processes used. That CPU time over
-the machine's cores is the least wall time the lane could take on it, however its tests are
-spread over workers; it counts the processes the lane waited for (pytest, its workers, the
-kernels and subprocesses they ended), so it is a lower bound. `--lanes fast` times one lane.
+pytest-xdist workers, every test and docstring example): `python -m pytest -m "not slow"` (the
+fast lane) and `python -m pytest` (the full suite, which CI runs). Reported: the commit
+measured, the wall time, pytest's summary line, the slowest tests of each lane (pytest's
+`--durations`, the time of each test in its worker: with two workers, the wall time is about
+half their sum), the test files that took most, and the CPU time the lane's processes used.
+That CPU time over the machine's cores is the least wall time the lane could take on it,
+however its tests are spread over workers; it counts the processes the lane waited for (pytest,
+its workers, the kernels and subprocesses they ended), so it is a lower bound. `--lanes fast`
+times one lane.
 """
 
 import argparse
