@@ -139,7 +139,7 @@ def _rate(results, backend, model, padding, key):
     return None
 
 
-def report(results, total_seconds):
+def report(results, total_seconds, asked=BACKENDS, command="python benchmarks/backends.py"):
     first = next(iter(results.values()))
     versions = ", ".join(f"{k} {v}" for r in results.values()
                          for k, v in r["versions"].items())
@@ -147,8 +147,8 @@ def report(results, total_seconds):
     lines = ["# The same models on three Keras backends", "",
              f"Machine: {first['machine'].rsplit(' (', 1)[0]}"
              f"{', ' + versions if versions else ''}.", "",
-             f"Command: `python benchmarks/backends.py`, run on "
-             f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, all backends in this one "
+             f"Command: `{command}`, run on "
+             f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, its backends in this one "
              f"run, {total_seconds / 60:.1f} min in all (load average at the end: "
              f"{os.getloadavg()[0]:.1f}).", "",
              f"av_digits (real frame counts, 6–92 MFCC frames stored as 92), "
@@ -177,9 +177,12 @@ def report(results, total_seconds):
                     f"| {label} | {backend} | {row['padding']} | {row['batch_shapes']} | "
                     f"{row['warmup_seconds']:.1f} | {row['train_per_s']:.0f} | {ratio} | "
                     f"{row['predict_per_s']:.0f} | {pratio} |")
-    missing = [b for b in BACKENDS if b not in results]
+    missing = [b for b in asked if b not in results]
     if missing:
         lines += ["", f"Not measured (not installed or failed): {', '.join(missing)}."]
+    left_out = [b for b in BACKENDS if b not in asked]
+    if left_out:
+        lines += ["", f"Not asked for (`--backends`): {', '.join(left_out)}."]
     return "\n".join(lines) + "\n"
 
 
@@ -211,7 +214,8 @@ def main():
                 json.dump(results, f, indent=1)  # kept if a later backend fails
     if not results:
         raise SystemExit("no backend ran")
-    text = report(results, time.perf_counter() - start)
+    command = " ".join(["python benchmarks/backends.py", *sys.argv[1:]])
+    text = report(results, time.perf_counter() - start, args.backends, command)
     with open(args.out, "w") as f:
         f.write(text)
     print(text)
