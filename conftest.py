@@ -17,16 +17,6 @@ import mmkeras  # noqa: E402
 gc.freeze()  # TensorFlow, Keras and mmkeras, imported: see _collect_then_freeze
 
 
-def pytest_collection_modifyitems(items):
-    """Runs the tests marked `slow` first, each file's in their order.
-
-    With two workers, a long test that starts last keeps one worker busy while the other has
-    nothing left (a notebook takes a minute, most tests a second); begun first, the long tests
-    are shared out while the short ones still fill the gaps (with `--dist worksteal`).
-    """
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # a stable sort
-
-
 @pytest.fixture(autouse=True, scope="module")
 def _collect_then_freeze():
     """After each test file, collects its garbage and moves what outlives it out of the
