@@ -25,9 +25,8 @@ def machine_details():
             f"Keras {keras.__version__} ({keras.backend.backend()}), NumPy {np.__version__}")
 
 
-def source_revision(root=None):
-    """The checkout measured: its commit, and whether tracked files differed from it."""
-    root = root or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+def source_revision(root):
+    """The checkout at `root`: its commit, and whether tracked files differed from it."""
 
     def git(*args):
         return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
