@@ -6,7 +6,7 @@ notebooks with this one script:
     python scripts/execute_notebooks.py             # every notebook, full size
     python scripts/execute_notebooks.py 04 06       # the notebooks whose names hold 04 or 06
     python scripts/execute_notebooks.py --smoke     # MMKERAS_SMOKE=1: times only, writes nothing
-    python scripts/execute_notebooks.py --sync 11   # markdown or comment edit: keep outputs
+    python scripts/execute_notebooks.py --sync 11   # markdown, comment or smoke-only edit: keep outputs
     python scripts/execute_notebooks.py --without-solutions handout/   # students' copies
 
 Rendering adds what every notebook starts with, made from the repository URL declared once in
@@ -23,8 +23,8 @@ only the notebooks executed are updated there. `--note` adds what else shared th
 """
 
 import argparse
+import ast
 import datetime
-import io
 import json
 import os
 import re
@@ -32,7 +32,6 @@ import shutil
 import sys
 import tempfile
 import time
-import tokenize
 from pathlib import Path
 
 import jupytext
@@ -169,22 +168,43 @@ def execute(notebook, smoke):
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def code_without_comments(source):
-    """A cell's code with its comments and blank lines left out: two cells that differ only
-    in comments run the same, so a comment edit keeps the cell's outputs. Code that Python
-    cannot tokenize is compared as it is."""
+class _FullSizeCode(ast.NodeTransformer):
+    """Replaces what only smoke mode runs by what the full-size run runs:
+    `A if SMOKE else B` by `B`, `if SMOKE: ... else: ...` by its `else` part, and the same
+    with `not SMOKE` by the other part."""
+
+    @staticmethod
+    def _full_size_part(node):
+        test = node.test
+        if isinstance(test, ast.Name) and test.id == "SMOKE":
+            return node.orelse  # a statement's orelse may be []: the statement goes
+        if (isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not)
+                and isinstance(test.operand, ast.Name) and test.operand.id == "SMOKE"):
+            return node.body
+        return node
+
+    def visit_IfExp(self, node):
+        return self._full_size_part(self.generic_visit(node))
+
+    def visit_If(self, node):
+        return self._full_size_part(self.generic_visit(node))
+
+
+def code_at_full_size(source):
+    """The code a cell runs at full size (`MMKERAS_SMOKE` unset), without comments or layout:
+    two cells that differ only in comments, line breaks or what they do in smoke mode
+    (`x if SMOKE else y`, `if SMOKE: ...`) give the same outputs at full size, so such an
+    edit keeps the cell's outputs. Code that Python cannot parse is compared as it is."""
     try:
-        tokens = tokenize.generate_tokens(io.StringIO(source).readline)
-        # A cell's last line ends in "\n" or not, as a comment after it leaves it.
-        return tuple((token.type, "" if token.type == tokenize.NEWLINE else token.string)
-                     for token in tokens if token.type not in (tokenize.COMMENT, tokenize.NL))
-    except (tokenize.TokenError, SyntaxError):
+        tree = ast.parse(source)
+    except SyntaxError:
         return source
+    return ast.unparse(ast.fix_missing_locations(_FullSizeCode().visit(tree)))
 
 
 def sync(py_path, target):
-    """Re-renders a notebook from its source, keeping the outputs of code cells whose code
-    is unchanged (comments aside)."""
+    """Re-renders a notebook from its source, keeping the outputs of code cells whose
+    full-size code is unchanged (comments, layout and smoke-mode values aside)."""
     import nbformat
 
     notebook = render(py_path)
@@ -192,14 +212,14 @@ def sync(py_path, target):
     outputs = {}
     for cell in old.cells if old else []:
         if cell.cell_type == "code":
-            outputs.setdefault(code_without_comments(cell.source),
+            outputs.setdefault(code_at_full_size(cell.source),
                                (cell.get("outputs", []), cell.get("execution_count")))
     if old and "language_info" in old.metadata:  # written by the kernel that executed it
         notebook.metadata["language_info"] = old.metadata["language_info"]
     lost = 0
     for cell in notebook.cells:
         if cell.cell_type == "code":
-            code = code_without_comments(cell.source)
+            code = code_at_full_size(cell.source)
             cell.outputs, cell.execution_count = outputs.get(code, ([], None))
             lost += code not in outputs
     if lost:
@@ -244,7 +264,8 @@ def main(argv=None):
                         help="execute with MMKERAS_SMOKE=1 and print times; writes nothing")
     parser.add_argument("--sync", action="store_true",
                         help="re-render from the sources without executing; code cells whose "
-                             "code is unchanged (comments aside) keep their outputs")
+                             "full-size code is unchanged (comments, layout and smoke-mode "
+                             "values aside) keep their outputs")
     parser.add_argument("--without-solutions", metavar="FOLDER",
                         help="write students' copies (no solution cells, no outputs) to FOLDER "
                              "and execute nothing")

@@ -65,15 +65,27 @@ def test_in_sync_with_its_source_and_well_formed(notebook, renderer):
     assert "MMKERAS_SMOKE" in text and "## Summary" in text
 
 
-def test_sync_keeps_outputs_across_comment_edits_only(renderer):
-    """`--sync` keeps a code cell's outputs when only its comments changed."""
-    same = renderer.code_without_comments
+def test_sync_keeps_outputs_when_the_full_size_code_is_unchanged(renderer):
+    """`--sync` keeps a code cell's outputs when only its comments, its layout or what it
+    does in smoke mode changed: the committed outputs are those of the full-size run."""
+    same = renderer.code_at_full_size
     code = "x = 1  # one\nif x:\n    print(x)\n"
     assert same(code) == same("# a new first line\nx = 1  # another\nif x:\n\n    print(x)\n")
     assert same("print(1)") == same("print(1)\n# a comment after the last line\n")
+    assert same("f(a,\n  b)") == same("f(a, b)")
     assert same(code) != same(code.replace("x = 1", "x = 2"))
     assert same(code) != same(code.replace("print(x)", "print('# x')"))  # a string, not a comment
-    assert same("print((") == "print(("  # code Python cannot tokenize is compared as it is
+    # Smoke-mode values: only the full-size part counts.
+    assert same("n = 3 if SMOKE else 8") == same("n = 1 if SMOKE else 8") == same("n = 8")
+    assert same("n = 3 if SMOKE else 8") != same("n = 3 if SMOKE else 9")
+    assert same("n = 8 if not SMOKE else 3") == same("n = 8 if not SMOKE else 1")
+    assert same("f(k=[1] if SMOKE else [1, 2])") == same("f(k=[1, 2])")
+    assert same("if SMOKE:\n    a = 1\nb = 2") == same("b = 2")
+    assert same("if SMOKE:\n    a = 1\nelse:\n    a = 2") == same("a = 2")
+    assert same("if not SMOKE:\n    a = 2") == same("a = 2")
+    assert same("if smoke:\n    a = 1") != same("")  # only the notebooks' SMOKE constant
+    assert same("n = 1 if FAST else 8") != same("n = 8")
+    assert same("print((") == "print(("  # code Python cannot parse is compared as it is
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
