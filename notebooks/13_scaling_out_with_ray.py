@@ -11,8 +11,9 @@
 # processes. Needs Ray: `pip install "mmkeras[ray]"`.
 #
 # **Time:** about 2 min 30 s (150 s) at full size on a 2-core CPU shared with other jobs, no
-# GPU (`av_digits`, 1,200 training samples, 3 epochs per model); `MMKERAS_SMOKE=1` (one seed) about 1 min (each
-# study starts Ray's workers, which import TensorFlow).
+# GPU (`av_digits`, 1,200 training samples, 3 epochs per model); `MMKERAS_SMOKE=1` (one
+# seed, one fusion, one tuning trial) about 1 min (each study starts Ray's workers, which
+# import TensorFlow).
 
 # %%
 import os
@@ -23,7 +24,7 @@ SMOKE = os.environ.get("MMKERAS_SMOKE") == "1"
 EPOCHS = 1 if SMOKE else 3
 TRAIN_LIMIT = 300 if SMOKE else 1200
 SEEDS = [0] if SMOKE else [0, 1]
-TUNE = 2
+TUNE = 1 if SMOKE else 2
 
 # %%
 import json
@@ -43,8 +44,8 @@ logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 data = datasets.load("av_digits")
 folder = pathlib.Path(tempfile.mkdtemp())  # the studies' output folders
-options = dict(fusions=["concat", "late"], seeds=SEEDS, epochs=EPOCHS, train_limit=TRAIN_LIMIT,
-               robustness=False, figures=False)
+options = dict(fusions=["concat"] if SMOKE else ["concat", "late"], seeds=SEEDS,
+               epochs=EPOCHS, train_limit=TRAIN_LIMIT, robustness=False, figures=False)
 print(data)
 
 # %% [markdown]

@@ -17,7 +17,7 @@ def test_info(capsys):
 @pytest.mark.slow
 def test_compare_writes_table_and_figures(tmp_path, capsys):
     out = tmp_path / "study"
-    assert main(["compare", "--fusions", "concat,late", "--seeds", "0", "--epochs", "1",
+    assert main(["compare", "--fusions", "concat", "--seeds", "0", "--epochs", "1",
                  "--no-robustness", "--no-bucketing", "--train-limit", "300",
                  "--out", str(out)]) == 0
     printed = capsys.readouterr().out
@@ -122,10 +122,10 @@ def test_module_entry_point():
 
 @pytest.mark.slow
 def test_demo_runs_every_model(capsys):
-    assert main(["demo", "--epochs", "1", "--fusions", "early,late"]) == 0
+    assert main(["demo", "--epochs", "1", "--fusions", "late"]) == 0
     out = capsys.readouterr().out
     lines = [l for l in out.splitlines() if "accuracy" in l.lower()]
-    for model in ("image only", "audio only", "early", "late"):
+    for model in ("image only", "audio only", "late"):
         assert any(model in l for l in lines), out
     assert "concat" not in out
 

@@ -158,7 +158,7 @@ def test_the_command_line_on_ray_writes_the_files_of_a_local_study(ray_cluster, 
     from mmkeras.__main__ import main
 
     monkeypatch.setattr(datasets, "load", lambda name, **kwargs: small)
-    common = ["compare", "--fusions", "concat,late", "--seeds", "0", "--epochs", "1",
+    common = ["compare", "--fusions", "concat", "--seeds", "0", "--epochs", "1",
               "--no-robustness"]
     assert main(common + ["--executor", "ray", "--out", str(tmp_path / "ray")]) == 0
     assert main(common + ["--workers", "1", "--out", str(tmp_path / "local")]) == 0
