@@ -19,7 +19,7 @@ HERE = Path(__file__).parent
 # weights; they are not run again under JAX.
 NOT_BACKEND = ("not mixed_precision and not rejects and not heads_must and not registry_lists "
                "and not binary_must and not bad_argument and not round_trip "
-               "and not loads_configs and not warns_and_refuses")
+               "and not loads_configs and not still_frozen_when_loaded and not warns_and_refuses")
 
 
 @pytest.mark.slow
