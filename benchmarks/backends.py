@@ -54,7 +54,6 @@ def _worker(backend):
     """Runs in a process whose KERAS_BACKEND is `backend`; prints one JSON line."""
     sys.path.insert(0, HERE)
     import keras
-    import numpy as np
 
     import mmkeras
     from _machine import machine_details
