@@ -6,7 +6,7 @@ notebooks with this one script:
     python scripts/execute_notebooks.py             # every notebook, full size
     python scripts/execute_notebooks.py 04 06       # the notebooks whose names hold 04 or 06
     python scripts/execute_notebooks.py --smoke     # MMKERAS_SMOKE=1: times only, writes nothing
-    python scripts/execute_notebooks.py --sync 11   # markdown, comment or smoke-only edit: keep outputs
+    python scripts/execute_notebooks.py --sync 11   # text or smoke-only edit: keep outputs
     python scripts/execute_notebooks.py --without-solutions handout/   # students' copies
 
 Rendering adds what every notebook starts with, made from the repository URL declared once in
