@@ -11,9 +11,8 @@
 # `av_digits` data); softmax and cross-entropy.
 #
 # **Time:** about 3.5 min (198 s) at full size on a 2-core CPU (no GPU) shared with other
-# jobs; `MMKERAS_SMOKE=1` about 70 s (small models, two fusions in the study). To keep it short,
-# everything here trains on one seed (the committed study has
-# three).
+# jobs; `MMKERAS_SMOKE=1` about 70 s (small models, two fusions in the study). To keep it
+# short, everything here trains on one seed (the committed study has three).
 #
 # mmkeras starts from five Chinese blog articles on multimodal models (see
 # [the articles](https://mmkeras.github.io/mmkeras/articles/)); article 000 claims that late
@@ -200,8 +199,8 @@ for layer in early.layers:
 # %%
 results, summary = experiments.compare(
     data, fusions=["early", "late"] if SMOKE else ["early", "concat", "late", "late_stacker"],
-    seeds=[SEED], epochs=EPOCHS,
-    robustness=False, train_limit=TRAIN_LIMIT, verbose=0, figures=False, save_models=False)
+    seeds=[SEED], epochs=EPOCHS, robustness=False, train_limit=TRAIN_LIMIT, verbose=0,
+    figures=False, save_models=False)
 summary["level"] = [fusion.FUSIONS[m][0].fusion_level if m in fusion.FUSIONS
                     else "one modality" for m in summary["model"]]
 columns = {"model": "model", "level": "level", "test_accuracy_mean": "test accuracy",

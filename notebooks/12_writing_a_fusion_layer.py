@@ -204,9 +204,8 @@ print(f"epochs run: {epochs_run}; test accuracy {test_accuracy:.3f}")
 fusion.register_fusion("hadamard", HadamardFusion, units=64)
 results, summary = experiments.compare(
     data, fusions=["hadamard"] if SMOKE else ["hadamard", "concat", "gated"], seeds=[SEED],
-    epochs=EPOCHS,
-    baselines=False, robustness=False, train_limit=TRAIN_LIMIT, verbose=0, figures=False,
-    save_models=False)
+    epochs=EPOCHS, baselines=False, robustness=False, train_limit=TRAIN_LIMIT, verbose=0,
+    figures=False, save_models=False)
 columns = {"model": "model", "test_accuracy_mean": "test accuracy",
            "parameters_mean": "parameters", "epochs_run_mean": "epochs",
            "train_seconds_mean": "train s"}
