@@ -26,6 +26,7 @@ from mmkeras.tasks import (
 from mmkeras.training.callbacks import RetrievalEarlyStopping
 from mmkeras.training.matching import fit_dual_encoder, fit_matcher, matching_pairs
 from mmkeras.training.seeding import seed_everything
+from mmkeras.utils.training_state import build_training_state
 from mmkeras.utils.validation import (
     check_float,
     check_non_negative_int,
@@ -232,6 +233,7 @@ def train_matcher_from_dual_encoder(data, dual_encoder, head="product", seed=0, 
             _unfreeze(matcher, fine_tune_learning_rate)
         pairs, labels = matching_pairs(data.train.x, data.train.y, similarity, negatives,
                                        temperature, seed=seed * 1000 + 3 * epoch)
+        build_training_state(matcher, (pairs, labels))
         step = matcher.fit(pairs, labels, batch_size=batch_size, epochs=1, shuffle=True,
                            verbose=0)
         history.append({"epoch": epoch + 1, "loss": float(step.history["loss"][-1])})

@@ -17,6 +17,7 @@ import keras
 import numpy as np
 
 from mmkeras.utils.input_check import check_inputs, unpack
+from mmkeras.utils.training_state import build_training_state
 
 _NUMBERS = "biuf"
 
@@ -98,6 +99,7 @@ class Task(keras.Model):
         check_inputs(self, x, y)
         if validation_data is not None:
             validation_data = self._validation(validation_data)
+        build_training_state(self, (x, y))
         return super().fit(x, y, validation_data=validation_data, **kwargs)
 
     def evaluate(self, x=None, y=None, **kwargs):

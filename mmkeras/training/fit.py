@@ -9,6 +9,7 @@ from mmkeras.evaluation.prediction import bucketed_modalities
 from mmkeras.training.callbacks import RunProgress, standard_callbacks
 from mmkeras.utils.input_check import check_inputs
 from mmkeras.utils.timing import median_seconds
+from mmkeras.utils.training_state import build_training_state
 from mmkeras.utils.validation import check_choice
 
 
@@ -82,6 +83,8 @@ def fit_model(model, train, validation=None, epochs=10, batch_size=64, run_dir=N
         patience=patience, tensorboard=tensorboard, checkpoint=checkpoint)
     progress = next((c for c in callbacks if isinstance(c, RunProgress)), None)
     start = time.perf_counter()
+    build_training_state(model, fit_args["x"] if "y" not in fit_args
+                         else (fit_args["x"], fit_args["y"]))
     history = model.fit(**fit_args, validation_data=validation, epochs=epochs,
                         callbacks=callbacks, verbose=verbose)
     seconds = time.perf_counter() - start

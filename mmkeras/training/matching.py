@@ -3,6 +3,7 @@
 import numpy as np
 
 from mmkeras.utils import validation
+from mmkeras.utils.training_state import build_training_state
 from mmkeras.utils.validation import (
     check_non_negative_int,
     check_positive_float,
@@ -126,6 +127,7 @@ def fit_dual_encoder(model, x, groups, epochs=10, batch_size=64, validation=None
     batch_size = check_positive_int("batch_size", batch_size)
     if batch_size < 2:
         raise ValueError(f"A contrastive batch needs at least 2 pairs. Received: batch_size={batch_size}")
+    build_training_state(model, (x, np.asarray(groups)))
     history = model.fit(x, np.asarray(groups), epochs=epochs, batch_size=batch_size,
                         shuffle=True, validation_data=validation, verbose=verbose,
                         callbacks=callbacks)
@@ -153,6 +155,7 @@ def fit_matcher(matcher, x, groups, similarity=None, negatives="hard", epochs=5,
     for epoch in range(epochs):
         pairs, labels = matching_pairs(x, groups, similarity, negatives, temperature,
                                        seed=seed * 1000 + 3 * epoch)
+        build_training_state(matcher, (pairs, labels))
         step = matcher.fit(pairs, labels, batch_size=batch_size, epochs=1, shuffle=True,
                            verbose=verbose)
         for key, values in step.history.items():

@@ -1,0 +1,91 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from mmkeras.utils.training_state import build_training_state
+
+
+def sequence_model(outputs=("label",)):
+    inputs = keras.Input((None, 3), name="frames")
+    h = keras.layers.LSTM(4)(keras.layers.Masking()(inputs))
+    heads = {name: keras.layers.Dense(3, activation="softmax", name=name)(h) for name in outputs}
+    model = keras.Model({"frames": inputs}, heads if len(heads) > 1 else heads[outputs[0]])
+    model.compile("adam", "sparse_categorical_crossentropy",
+                  metrics={name: ["accuracy"] for name in outputs} if len(heads) > 1
+                  else ["accuracy"])
+    return model
+
+
+def data(n=12, steps=5):
+    rng = np.random.default_rng(0)
+    return {"frames": rng.normal(size=(n, steps, 3)).astype("float32")}, rng.integers(0, 3, n)
+
+
+def count_traces(model):
+    """Counts how often `fit` traces the model's train step (once per Python call)."""
+    traces = []
+    step = model.train_step
+
+    def counted(batch):
+        traces.append(1)
+        return step(batch)
+
+    model.train_step = counted
+    return traces
+
+
+def train(build, x, y, prepare, **fit_args):
+    keras.utils.set_random_seed(0)
+    model = build()
+    traces = count_traces(model)
+    if prepare:
+        build_training_state(model, (x, y) if "dataset" not in fit_args else fit_args["dataset"])
+    data = dict(x=fit_args.pop("dataset")) if "dataset" in fit_args else dict(x=x, y=y)
+    history = model.fit(**data, epochs=2, batch_size=None if "y" not in data else 4,
+                        verbose=0, shuffle=False)
+    return len(traces), history.history
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="TensorFlow's tracing")
+def test_the_train_step_is_traced_once_and_trains_as_before():
+    x, y = data()
+    before, plain = train(sequence_model, x, y, prepare=False)
+    after, prepared = train(sequence_model, x, y, prepare=True)
+    assert before == 2, "Keras now builds this state itself: build_training_state is not needed"
+    assert after == 1
+    assert prepared.keys() == plain.keys() == {"loss", "accuracy"}
+    for key in plain:
+        np.testing.assert_allclose(prepared[key], plain[key], rtol=1e-6)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="TensorFlow's tracing")
+def test_a_dataset_of_any_length_and_several_outputs():
+    x, y = data()
+    targets = {"label": y, "other": (y + 1) % 3}
+    dataset = tf.data.Dataset.from_tensor_slices((x, targets)).padded_batch(
+        4, padded_shapes=({"frames": [None, 3]}, {"label": [], "other": []}))
+    assert dataset.element_spec[0]["frames"].shape.as_list() == [None, None, 3]
+
+    def build():
+        return sequence_model(outputs=("label", "other"))
+
+    _, plain = train(build, x, targets, prepare=False, dataset=dataset)
+    after, prepared = train(build, x, targets, prepare=True, dataset=dataset)
+    assert after == 1
+    assert prepared.keys() == plain.keys() and "other_accuracy" in plain
+    for key in plain:
+        np.testing.assert_allclose(prepared[key], plain[key], rtol=1e-6)
+
+
+def test_nothing_is_done_without_targets_or_once_built():
+    x, y = data()
+    model = sequence_model()
+    build_training_state(model, (x, None))
+    build_training_state(model, tf.data.Dataset.from_tensor_slices(x).batch(4))
+    assert not model.optimizer.built
+    build_training_state(model, (x, y))
+    assert model.optimizer.built == (keras.backend.backend() == "tensorflow")
+    # Metric states start from zero, as fit would start them.
+    assert all(float(keras.ops.convert_to_numpy(v)) == 0 for m in model.metrics
+               for v in m.variables if not v.shape)
