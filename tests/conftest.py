@@ -24,6 +24,24 @@ def assert_round_trip(tmp_path):
     return check
 
 
+@pytest.fixture
+def train_step_traces():
+    """`train_step_traces(model)`: a list that grows by one each time TensorFlow traces the
+    model's train step (a Python call of `train_step` is a trace)."""
+
+    def count(model):
+        traces, step = [], model.train_step
+
+        def counted(batch):
+            traces.append(1)
+            return step(batch)
+
+        model.train_step = counted
+        return traces
+
+    return count
+
+
 @pytest.fixture(scope="session")
 def small_av_digits():
     """`small_av_digits(train, validation, test)`: av_digits cut down so a study runs in seconds."""

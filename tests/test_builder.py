@@ -61,6 +61,24 @@ def test_four_modalities_binary():
         assert out.shape == (6, 1) and np.all((out >= 0) & (out <= 1))
 
 
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="TensorFlow's tracing")
+@pytest.mark.parametrize("binary", [False, True])
+def test_a_built_model_traces_its_train_step_once(binary, train_step_traces):
+    """The optimizer and the accuracy metric are made when the model is compiled, not in
+    the first trace of the train step (which TensorFlow would then trace again)."""
+    model = mmkeras.build_model(_encoders(["image", "audio"]), num_classes=2, binary=binary)
+    traces = train_step_traces(model)
+    x, y = _data(["image", "audio"]), np.array([0, 1, 1, 0, 1, 0])
+    history = model.fit(x, y if not binary else y[:, None], batch_size=4, epochs=2, verbose=0)
+    assert len(traces) == 1
+    assert set(history.history) == {"loss", "accuracy"}
+    # the accuracy Keras would choose for "accuracy" and these labels
+    p = model.predict(x, verbose=0)
+    expected = np.mean((p[:, 0] > 0.5) == y) if binary else np.mean(p.argmax(-1) == y)
+    assert model.evaluate(x, y if not binary else y[:, None], verbose=0)[1] == pytest.approx(
+        expected)
+
+
 def test_readable_layer_names():
     model = mmkeras.build_model(_encoders(("image", "text")), fusion="concat", num_classes=3)
     names = [layer.name for layer in model.layers]

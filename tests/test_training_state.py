@@ -22,20 +22,7 @@ def data(n=12, steps=5):
     return {"frames": rng.normal(size=(n, steps, 3)).astype("float32")}, rng.integers(0, 3, n)
 
 
-def count_traces(model):
-    """Counts how often `fit` traces the model's train step (once per Python call)."""
-    traces = []
-    step = model.train_step
-
-    def counted(batch):
-        traces.append(1)
-        return step(batch)
-
-    model.train_step = counted
-    return traces
-
-
-def train(build, x, y, prepare, **fit_args):
+def train(count_traces, build, x, y, prepare, **fit_args):
     keras.utils.set_random_seed(0)
     model = build()
     traces = count_traces(model)
@@ -48,10 +35,10 @@ def train(build, x, y, prepare, **fit_args):
 
 
 @pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="TensorFlow's tracing")
-def test_the_train_step_is_traced_once_and_trains_as_before():
+def test_the_train_step_is_traced_once_and_trains_as_before(train_step_traces):
     x, y = data()
-    before, plain = train(sequence_model, x, y, prepare=False)
-    after, prepared = train(sequence_model, x, y, prepare=True)
+    before, plain = train(train_step_traces, sequence_model, x, y, prepare=False)
+    after, prepared = train(train_step_traces, sequence_model, x, y, prepare=True)
     assert before == 2, "Keras now builds this state itself: build_training_state is not needed"
     assert after == 1
     assert prepared.keys() == plain.keys() == {"loss", "accuracy"}
@@ -60,7 +47,7 @@ def test_the_train_step_is_traced_once_and_trains_as_before():
 
 
 @pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="TensorFlow's tracing")
-def test_a_dataset_of_any_length_and_several_outputs():
+def test_a_dataset_of_any_length_and_several_outputs(train_step_traces):
     x, y = data()
     targets = {"label": y, "other": (y + 1) % 3}
     dataset = tf.data.Dataset.from_tensor_slices((x, targets)).padded_batch(
@@ -70,8 +57,8 @@ def test_a_dataset_of_any_length_and_several_outputs():
     def build():
         return sequence_model(outputs=("label", "other"))
 
-    _, plain = train(build, x, targets, prepare=False, dataset=dataset)
-    after, prepared = train(build, x, targets, prepare=True, dataset=dataset)
+    _, plain = train(train_step_traces, build, x, targets, prepare=False, dataset=dataset)
+    after, prepared = train(train_step_traces, build, x, targets, prepare=True, dataset=dataset)
     assert after == 1
     assert prepared.keys() == plain.keys() and "other_accuracy" in plain
     for key in plain:

@@ -56,7 +56,10 @@ def build_model(encoders, fusion="concat", num_classes=2, *, binary=False,
             for feature- and decision-level fusions.
         missing: What replaces a dropped modality: `"zeros"` or `"learned"`.
         compile: Compile with `optimizer`, sparse categorical (or binary)
-            cross-entropy on integer labels, and accuracy.
+            cross-entropy on integer labels, and accuracy. The optimizer is
+            built for the weights that train now, so that TensorFlow traces
+            the train step once: after freezing or unfreezing layers, compile
+            again (as Keras asks anyway).
         optimizer: Optimizer name or instance.
         learning_rate: Learning rate when `optimizer` is a name.
         steps_per_execution: Batches per call of the compiled train step
@@ -246,12 +249,18 @@ def make_optimizer(optimizer="adam", learning_rate=1e-3, weight_decay=None):
 
 
 def _compile(model, optimizer, binary, steps_per_execution=1):
+    # The accuracy metric and the optimizer's variables are made here rather than while
+    # TensorFlow traces the first train step, which it would then trace a second time
+    # (see `mmkeras.utils.training_state`). Same metric, name and numbers as "accuracy".
+    accuracy = (keras.metrics.BinaryAccuracy if binary
+                else keras.metrics.SparseCategoricalAccuracy)(name="accuracy")
     model.compile(
         optimizer=optimizer,
         loss="binary_crossentropy" if binary else "sparse_categorical_crossentropy",
-        metrics=["accuracy"],
+        metrics=[accuracy],
         steps_per_execution=steps_per_execution,
     )
+    model.optimizer.build(model.trainable_variables)
 
 
 def check_encoders(encoders):

@@ -88,6 +88,9 @@ def build_dual_encoder(encoders, embedding_dim=64, temperature=0.07, max_scale=1
     model = keras.Model(inputs, logits, name=name)
     if compile:
         model.compile(optimizer=optimizer, loss=ContrastiveLoss())
+        # Built now, not in the first trace of the train step, which TensorFlow would then
+        # trace again (see mmkeras.utils.training_state).
+        model.optimizer.build(model.trainable_variables)
     return model
 
 

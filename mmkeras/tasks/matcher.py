@@ -65,8 +65,12 @@ def build_matcher(encoders, fusion="cross_attention", head_units=(64,), dropout=
         name = f"{fusion_lib.name_of(fusion_lib.get(fusion))}_matcher"
     model = keras.Model(backbone.input, head(backbone.output), name=name)
     if compile:
+        # Metric objects and a built optimizer: nothing is made while TensorFlow traces the
+        # first train step, so it is traced once (see mmkeras.utils.training_state).
         model.compile(optimizer=optimizer, loss="binary_crossentropy",
-                      metrics=["accuracy", keras.metrics.AUC(name="auc")])
+                      metrics=[keras.metrics.BinaryAccuracy(name="accuracy"),
+                               keras.metrics.AUC(name="auc")])
+        model.optimizer.build(model.trainable_variables)
     return model
 
 
