@@ -20,6 +20,7 @@ from mmkeras.tasks import (
     build_dual_encoder,
     build_matcher,
     build_matcher_from_dual_encoder,
+    compile_matcher,
     embedding_model,
     set_towers_trainable,
 )
@@ -255,11 +256,8 @@ def train_matcher_from_dual_encoder(data, dual_encoder, head="product", seed=0, 
 
 
 def _unfreeze(matcher, learning_rate):
-    import keras
-
     set_towers_trainable(matcher, True)
-    matcher.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="binary_crossentropy",
-                    metrics=["accuracy", keras.metrics.AUC(name="auc")])
+    compile_matcher(matcher, "adam", learning_rate)
 
 
 def rerank_score(dual_encoder, split, matcher, candidates=20):

@@ -28,7 +28,7 @@ from mmkeras.tasks.dual_encoder import (
     embedding_model,
     temperature,
 )
-from mmkeras.tasks.matcher import build_matcher, match_probabilities
+from mmkeras.tasks.matcher import build_matcher, compile_matcher, match_probabilities
 from mmkeras.tasks.multitask import build_multitask_model, single_output, task_labels
 from mmkeras.tasks.retrieval import Retriever, SearchResults
 from mmkeras.tasks.search_index import INDEXES, BruteForceIndex, FaissIndex, make_index
@@ -53,6 +53,7 @@ __all__ = [
     "build_dual_encoder",
     "build_matcher",
     "build_matcher_from_dual_encoder",
+    "compile_matcher",
     "build_multitask_model",
     "contrastive_loss",
     "dual_encoder_modalities",

@@ -65,13 +65,22 @@ def build_matcher(encoders, fusion="cross_attention", head_units=(64,), dropout=
         name = f"{fusion_lib.name_of(fusion_lib.get(fusion))}_matcher"
     model = keras.Model(backbone.input, head(backbone.output), name=name)
     if compile:
-        # Metric objects and a built optimizer: nothing is made while TensorFlow traces the
-        # first train step, so it is traced once (see mmkeras.utils.training_state).
-        model.compile(optimizer=optimizer, loss="binary_crossentropy",
-                      metrics=[keras.metrics.BinaryAccuracy(name="accuracy"),
-                               keras.metrics.AUC(name="auc")])
-        model.optimizer.build(model.trainable_variables)
+        compile_matcher(model, optimizer)
     return model
+
+
+def compile_matcher(model, optimizer="adam", learning_rate=1e-3):
+    """Compiles a matcher: binary cross-entropy, accuracy and AUC, the optimizer built.
+
+    The metrics are objects and the optimizer is built for the weights that train now, so
+    that nothing is made while TensorFlow traces the first train step, which it would then
+    trace again (see `mmkeras.utils.training_state`). After freezing or unfreezing towers,
+    compile again.
+    """
+    model.compile(optimizer=make_optimizer(optimizer, learning_rate), loss="binary_crossentropy",
+                  metrics=[keras.metrics.BinaryAccuracy(name="accuracy"),
+                           keras.metrics.AUC(name="auc")])
+    model.optimizer.build(model.trainable_variables)
 
 
 def match_probabilities(matcher, x, batch_size=256):

@@ -10,6 +10,7 @@ from mmkeras.tasks.dual_encoder import (
     dual_encoder_modalities,
     embedding_name,
 )
+from mmkeras.tasks.matcher import compile_matcher
 from mmkeras.utils import validation
 
 TRUNK_HEADS = ("product", "features")
@@ -139,12 +140,7 @@ def build_matcher_from_dual_encoder(dual_encoder, head="product", trainable=Fals
     probability = layers.Activation("sigmoid", name="match_probability")(logit)
     model = keras.Model(inputs, probability, name=name or f"{head}_trunk_matcher")
     if compile:
-        # Metric objects and a built optimizer: nothing is made while TensorFlow traces the
-        # first train step, so it is traced once (see mmkeras.utils.training_state).
-        model.compile(optimizer=optimizer, loss="binary_crossentropy",
-                      metrics=[keras.metrics.BinaryAccuracy(name="accuracy"),
-                               keras.metrics.AUC(name="auc")])
-        model.optimizer.build(model.trainable_variables)
+        compile_matcher(model, optimizer)
     return model
 
 
