@@ -22,23 +22,23 @@ def data(n=12, steps=5):
     return {"frames": rng.normal(size=(n, steps, 3)).astype("float32")}, rng.integers(0, 3, n)
 
 
-def train(count_traces, build, x, y, prepare, **fit_args):
+def train(count_traces, build, data, prepare):
+    """`(train-step traces, history)` of a fresh model's `fit(**data)`."""
     keras.utils.set_random_seed(0)
     model = build()
     traces = count_traces(model)
     if prepare:
-        build_training_state(model, (x, y) if "dataset" not in fit_args else fit_args["dataset"])
-    data = dict(x=fit_args.pop("dataset")) if "dataset" in fit_args else dict(x=x, y=y)
-    history = model.fit(**data, epochs=2, batch_size=None if "y" not in data else 4,
-                        verbose=0, shuffle=False)
+        build_training_state(model, data["x"], data.get("y"))
+    history = model.fit(**data, epochs=2, batch_size=4 if "y" in data else None, verbose=0,
+                        shuffle=False)
     return len(traces), history.history
 
 
 @pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="TensorFlow's tracing")
 def test_the_train_step_is_traced_once_and_trains_as_before(train_step_traces):
     x, y = data()
-    before, plain = train(train_step_traces, sequence_model, x, y, prepare=False)
-    after, prepared = train(train_step_traces, sequence_model, x, y, prepare=True)
+    before, plain = train(train_step_traces, sequence_model, {"x": x, "y": y}, prepare=False)
+    after, prepared = train(train_step_traces, sequence_model, {"x": x, "y": y}, prepare=True)
     assert before == 2, "Keras now builds this state itself: build_training_state is not needed"
     assert after == 1
     assert prepared.keys() == plain.keys() == {"loss", "accuracy"}
@@ -57,8 +57,8 @@ def test_a_dataset_of_any_length_and_several_outputs(train_step_traces):
     def build():
         return sequence_model(outputs=("label", "other"))
 
-    _, plain = train(train_step_traces, build, x, targets, prepare=False, dataset=dataset)
-    after, prepared = train(train_step_traces, build, x, targets, prepare=True, dataset=dataset)
+    _, plain = train(train_step_traces, build, {"x": dataset}, prepare=False)
+    after, prepared = train(train_step_traces, build, {"x": dataset}, prepare=True)
     assert after == 1
     assert prepared.keys() == plain.keys() and "other_accuracy" in plain
     for key in plain:
@@ -68,10 +68,10 @@ def test_a_dataset_of_any_length_and_several_outputs(train_step_traces):
 def test_nothing_is_done_without_targets_or_once_built():
     x, y = data()
     model = sequence_model()
-    build_training_state(model, (x, None))
+    build_training_state(model, x)
     build_training_state(model, tf.data.Dataset.from_tensor_slices(x).batch(4))
     assert not model.optimizer.built
-    build_training_state(model, (x, y))
+    build_training_state(model, x, y)
     assert model.optimizer.built == (keras.backend.backend() == "tensorflow")
     # Metric states start from zero, as fit would start them.
     assert all(float(keras.ops.convert_to_numpy(v)) == 0 for m in model.metrics

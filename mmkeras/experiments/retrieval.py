@@ -234,7 +234,7 @@ def train_matcher_from_dual_encoder(data, dual_encoder, head="product", seed=0, 
             _unfreeze(matcher, fine_tune_learning_rate)
         pairs, labels = matching_pairs(data.train.x, data.train.y, similarity, negatives,
                                        temperature, seed=seed * 1000 + 3 * epoch)
-        build_training_state(matcher, (pairs, labels))
+        build_training_state(matcher, pairs, labels)
         step = matcher.fit(pairs, labels, batch_size=batch_size, epochs=1, shuffle=True,
                            verbose=0)
         history.append({"epoch": epoch + 1, "loss": float(step.history["loss"][-1])})

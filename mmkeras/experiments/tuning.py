@@ -148,7 +148,7 @@ def train_trial(build, train, validation_data, values, *, epochs=5, batch_size=6
     model = build(values)
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience)
     data = trial_data(model, train, validation_data, batch_size, seed, bucketing)
-    build_training_state(model, data["x"] if "y" not in data else (data["x"], data["y"]))
+    build_training_state(model, data["x"], data.get("y"))
     history = model.fit(**data, epochs=epochs, callbacks=[stop], verbose=verbose)
     return float(max(history.history["val_accuracy"]))
 

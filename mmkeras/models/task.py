@@ -99,7 +99,7 @@ class Task(keras.Model):
         check_inputs(self, x, y)
         if validation_data is not None:
             validation_data = self._validation(validation_data)
-        build_training_state(self, (x, y))
+        build_training_state(self, x, y)
         return super().fit(x, y, validation_data=validation_data, **kwargs)
 
     def evaluate(self, x=None, y=None, **kwargs):

@@ -83,8 +83,7 @@ def fit_model(model, train, validation=None, epochs=10, batch_size=64, run_dir=N
         patience=patience, tensorboard=tensorboard, checkpoint=checkpoint)
     progress = next((c for c in callbacks if isinstance(c, RunProgress)), None)
     start = time.perf_counter()
-    build_training_state(model, fit_args["x"] if "y" not in fit_args
-                         else (fit_args["x"], fit_args["y"]))
+    build_training_state(model, fit_args["x"], fit_args.get("y"))
     history = model.fit(**fit_args, validation_data=validation, epochs=epochs,
                         callbacks=callbacks, verbose=verbose)
     seconds = time.perf_counter() - start

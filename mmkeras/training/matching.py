@@ -127,7 +127,7 @@ def fit_dual_encoder(model, x, groups, epochs=10, batch_size=64, validation=None
     batch_size = check_positive_int("batch_size", batch_size)
     if batch_size < 2:
         raise ValueError(f"A contrastive batch needs at least 2 pairs. Received: batch_size={batch_size}")
-    build_training_state(model, (x, np.asarray(groups)))
+    build_training_state(model, x, np.asarray(groups))
     history = model.fit(x, np.asarray(groups), epochs=epochs, batch_size=batch_size,
                         shuffle=True, validation_data=validation, verbose=verbose,
                         callbacks=callbacks)
@@ -155,7 +155,7 @@ def fit_matcher(matcher, x, groups, similarity=None, negatives="hard", epochs=5,
     for epoch in range(epochs):
         pairs, labels = matching_pairs(x, groups, similarity, negatives, temperature,
                                        seed=seed * 1000 + 3 * epoch)
-        build_training_state(matcher, (pairs, labels))
+        build_training_state(matcher, pairs, labels)
         step = matcher.fit(pairs, labels, batch_size=batch_size, epochs=1, shuffle=True,
                            verbose=verbose)
         for key, values in step.history.items():

@@ -5,7 +5,7 @@ import keras
 import numpy as np
 
 
-def build_training_state(model, data):
+def build_training_state(model, x, y=None):
     """Creates the optimizer's and the compiled metrics' variables of a model about to train.
 
     Keras' TensorFlow trainer (without a distribution strategy) creates them while it traces
@@ -18,10 +18,13 @@ def build_training_state(model, data):
 
     Args:
         model: A compiled model.
-        data: `(x, y)` arrays, or a `tf.data.Dataset` of `(x, y)` batches. Their first
-            sample (for a dataset: zeros of its element spec, one step long) goes through
-            the model, the loss and the metrics, so that the metrics Keras chooses by the
-            targets' shape (e.g. for `"accuracy"`) are those `fit` would choose.
+        x: What `fit` will get: input arrays (a dict, a list or one array), or a
+            `tf.data.Dataset` of `(x, y)` batches.
+        y: The targets that go with input arrays.
+
+    The first sample (of a dataset: zeros of its element spec, one step long) goes through
+    the model, the loss and the metrics, so that the metrics Keras chooses by the targets'
+    shape (e.g. for `"accuracy"`) are those `fit` would choose.
 
     Example:
 
@@ -30,14 +33,14 @@ def build_training_state(model, data):
     ...                     keras.layers.Dense(2, activation="softmax")(inputs))
     >>> model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     >>> x, y = {"x": np.ones((4, 3), "float32")}, np.array([0, 1, 0, 1])
-    >>> build_training_state(model, (x, y))
+    >>> build_training_state(model, x, y)
     >>> model.optimizer.built
     True
     """
     if keras.backend.backend() != "tensorflow" or model.optimizer is None \
             or model.optimizer.built:
         return
-    sample = _first_sample(data)
+    sample = _first_sample(x, y)
     if sample is None:
         return
     x, y = sample
@@ -48,13 +51,11 @@ def build_training_state(model, data):
     model.reset_metrics()
 
 
-def _first_sample(data):
-    """`(x, y)` of one sample of `data`, or `None` when it has no targets."""
-    if isinstance(data, (tuple, list)):
-        if len(data) < 2 or data[1] is None:
-            return None
-        return keras.tree.map_structure(lambda a: np.asarray(a)[:1], tuple(data[:2]))
-    spec = getattr(data, "element_spec", None)
+def _first_sample(x, y):
+    """`(x, y)` of one sample, or `None` when there are no targets."""
+    if y is not None:
+        return keras.tree.map_structure(lambda a: np.asarray(a)[:1], (x, y))
+    spec = getattr(x, "element_spec", None)
     if not isinstance(spec, tuple) or len(spec) < 2 or any(
             not (s.dtype.is_floating or s.dtype.is_integer or s.dtype.is_bool)
             for s in keras.tree.flatten(spec[:2])):
