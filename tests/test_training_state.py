@@ -65,6 +65,16 @@ def test_a_dataset_of_any_length_and_several_outputs(train_step_traces):
         np.testing.assert_allclose(prepared[key], plain[key], rtol=1e-6)
 
 
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="tf.distribute")
+def test_a_model_of_a_distribution_strategy_is_left_to_keras():
+    x, y = data()
+    with tf.distribute.OneDeviceStrategy("/cpu:0").scope():
+        model = sequence_model()
+    build_training_state(model, x, y)
+    assert not model.optimizer.built
+    assert len(model.fit(x, y, epochs=1, batch_size=4, verbose=0).history["loss"]) == 1
+
+
 def test_nothing_is_done_without_targets_or_once_built():
     x, y = data()
     model = sequence_model()

@@ -14,7 +14,8 @@ def build_training_state(model, x, y=None):
     CPU, tracing is most of a short `fit`. Built here first, on one sample, the step is
     traced once. The metric states are reset afterwards, so training starts as before.
     Does nothing once the optimizer is built (a model that has trained since `compile`), on
-    data without targets, or on the other backends, which build this state before tracing.
+    data without targets, for a model made in a `tf.distribute` strategy's scope, or on the
+    other backends: Keras builds this state itself before tracing in those two cases.
 
     Args:
         model: A compiled model.
@@ -40,6 +41,10 @@ def build_training_state(model, x, y=None):
     if keras.backend.backend() != "tensorflow" or model.optimizer is None \
             or model.optimizer.built:
         return
+    import tensorflow as tf
+
+    if model.distribute_strategy is not tf.distribute.get_strategy():
+        return  # made in a strategy's scope: Keras builds it there, before tracing
     sample = _first_sample(x, y)
     if sample is None:
         return
