@@ -22,15 +22,15 @@ def data(n=12, steps=5):
     return {"frames": rng.normal(size=(n, steps, 3)).astype("float32")}, rng.integers(0, 3, n)
 
 
-def train(count_traces, build, data, prepare):
-    """`(train-step traces, history)` of a fresh model's `fit(**data)`."""
+def train(count_traces, build, fit_args, prepare):
+    """`(train-step traces, history)` of a fresh model's `fit(**fit_args)`."""
     keras.utils.set_random_seed(0)
     model = build()
     traces = count_traces(model)
     if prepare:
-        build_training_state(model, data["x"], data.get("y"))
-    history = model.fit(**data, epochs=2, batch_size=4 if "y" in data else None, verbose=0,
-                        shuffle=False)
+        build_training_state(model, fit_args["x"], fit_args.get("y"))
+    history = model.fit(**fit_args, epochs=2, batch_size=4 if "y" in fit_args else None,
+                        verbose=0, shuffle=False)
     return len(traces), history.history
 
 

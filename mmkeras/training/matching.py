@@ -127,8 +127,9 @@ def fit_dual_encoder(model, x, groups, epochs=10, batch_size=64, validation=None
     batch_size = check_positive_int("batch_size", batch_size)
     if batch_size < 2:
         raise ValueError(f"A contrastive batch needs at least 2 pairs. Received: batch_size={batch_size}")
-    build_training_state(model, x, np.asarray(groups))
-    history = model.fit(x, np.asarray(groups), epochs=epochs, batch_size=batch_size,
+    groups = np.asarray(groups)
+    build_training_state(model, x, groups)
+    history = model.fit(x, groups, epochs=epochs, batch_size=batch_size,
                         shuffle=True, validation_data=validation, verbose=verbose,
                         callbacks=callbacks)
     return history.history

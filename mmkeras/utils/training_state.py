@@ -17,15 +17,15 @@ def build_training_state(model, x, y=None):
     data without targets, for a model made in a `tf.distribute` strategy's scope, or on the
     other backends: Keras builds this state itself before tracing in those two cases.
 
+    The first sample (of a dataset: zeros of its element spec, one step long) goes through
+    the model, the loss and the metrics, so that the metrics Keras chooses by the targets'
+    shape (e.g. for `"accuracy"`) are those `fit` would choose.
+
     Args:
         model: A compiled model.
         x: What `fit` will get: input arrays (a dict, a list or one array), or a
             `tf.data.Dataset` of `(x, y)` batches.
         y: The targets that go with input arrays.
-
-    The first sample (of a dataset: zeros of its element spec, one step long) goes through
-    the model, the loss and the metrics, so that the metrics Keras chooses by the targets'
-    shape (e.g. for `"accuracy"`) are those `fit` would choose.
 
     Example:
 
