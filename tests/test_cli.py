@@ -35,9 +35,10 @@ def test_train_evaluate_predict_round_trip(tmp_path, capsys):
 
     model = tmp_path / "emoji.keras"
     assert main(["train", "--dataset", "emoji", "--fusion", "gated", "--epochs", "2",
-                 "--out", str(model)]) == 0
+                 "--train-limit", "300", "--out", str(model)]) == 0
     assert model.exists() and not (tmp_path / "emoji.json").exists()  # one file
-    assert "test accuracy" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "2 epochs on 300 samples" in printed and "test accuracy" in printed
     assert main(["evaluate", "--model", str(model)]) == 0  # the file names its dataset
     assert "macro avg" in capsys.readouterr().out
     raw = np.load(datasets.data_dir() / "emoji.npz")
@@ -55,7 +56,7 @@ def test_predict_audio_from_frames(tmp_path, capsys):
 
     model = tmp_path / "audio.keras"
     assert main(["train", "--dataset", "av_digits", "--modalities", "audio", "--epochs", "1",
-                 "--out", str(model)]) == 0
+                 "--train-limit", "300", "--out", str(model)]) == 0
     frames = datasets.load("av_digits").test.x["audio"][0]
     np.save(tmp_path / "clip.npy", frames[np.any(frames != 0, -1)])
     capsys.readouterr()
@@ -100,7 +101,8 @@ def test_predict_names_missing_files_and_predicts_without_absent_inputs(tmp_path
     from mmkeras.preprocessing.image import write_image
 
     model = tmp_path / "m.keras"
-    assert main(["train", "--dataset", "av_digits", "--epochs", "1", "--out", str(model)]) == 0
+    assert main(["train", "--dataset", "av_digits", "--epochs", "1", "--train-limit", "300",
+                 "--out", str(model)]) == 0
     assert main(["predict", "--model", str(model), "--image",
                  str(tmp_path / "missing.png")]) == 2
     assert "missing.png" in capsys.readouterr().err

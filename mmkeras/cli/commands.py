@@ -90,14 +90,15 @@ def train(args):
     model = MultimodalClassifier.from_dataset(data, args.fusion, modalities=modalities,
                                               dropout=0.2, modality_dropout=args.modality_dropout)
     data = data.select(modalities)
+    train = data.train.take(args.train_limit, seed=args.seed) if args.train_limit else data.train
     _, seconds, epochs_run = fit_model(
-        model, data.train, data.validation, epochs=args.epochs, patience=args.patience,
+        model, train, data.validation, epochs=args.epochs, patience=args.patience,
         verbose=args.verbose, bucketing=not args.no_bucketing, seed=args.seed)
     model.save(args.out)
     metrics = evaluate_classifier(model, data.test.x, data.test.y, data.class_names)
     carried = " (with its preprocessor)" if model.preprocessor is not None else ""
-    print(f"{model.name}: {model.count_params():,} parameters, {epochs_run} epochs in "
-          f"{seconds:.0f} s; test accuracy {metrics['accuracy']:.3f}, "
+    print(f"{model.name}: {model.count_params():,} parameters, {epochs_run} epochs on "
+          f"{len(train):,} samples in {seconds:.0f} s; test accuracy {metrics['accuracy']:.3f}, "
           f"macro-F1 {metrics['macro_f1']:.3f}. Saved {args.out}{carried}")
     keras.backend.clear_session()
     return 0

@@ -115,6 +115,12 @@ def add_data_options(p):
                        help="a missing or corrupt file: an error, or skip the row (listed)")
 
 
+def add_train_limit(p):
+    p.add_argument("--train-limit", type=positive_int, metavar="N",
+                   help="train on N samples of the training split, drawn at random (a quick "
+                        "look); validation and test stay whole")
+
+
 def _add_compare(sub):
     p = sub.add_parser("compare", help="fusion comparison study (default: quick, av_digits)")
     add_data_options(p)
@@ -123,8 +129,7 @@ def _add_compare(sub):
     p.add_argument("--epochs", type=positive_int)
     p.add_argument("--preset", choices=["quick", "full"], default="quick")
     p.add_argument("--cv", type=folds, help="k-fold cross-validation instead of the fixed split")
-    p.add_argument("--train-limit", type=positive_int, metavar="N",
-                   help="train on N samples of the training split (a quick look)")
+    add_train_limit(p)
     p.add_argument("--no-robustness", action="store_true")
     p.add_argument("--no-models", action="store_true", help="do not keep the trained models")
     p.add_argument("--no-bucketing", action="store_true",
@@ -151,6 +156,7 @@ def _add_train(sub):
     p.add_argument("--fusion", default="concat")
     p.add_argument("--modalities", type=names)
     p.add_argument("--epochs", type=positive_int, default=10)
+    add_train_limit(p)
     p.add_argument("--patience", type=non_negative_int, default=4)
     p.add_argument("--modality-dropout", type=rate, default=0.0)
     p.add_argument("--no-bucketing", action="store_true",
