@@ -35,11 +35,6 @@ def test_softening_at_temperature_one_is_the_identity():
     assert flatter.max() < 0.6 and flatter.min() > 0.1
 
 
-# All in one xdist worker (`--dist loadgroup`): the teacher, a module fixture, is then made
-# once, not once in each worker.
-pytestmark = pytest.mark.xdist_group("distillation")
-
-
 @pytest.fixture(scope="module")
 def teacher_and_data():
     ds = datasets.load("av_digits")

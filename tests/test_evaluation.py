@@ -5,11 +5,6 @@ import mmkeras
 from mmkeras import datasets, encoders, evaluation
 
 
-# All in one xdist worker (`--dist loadgroup`): the trained model, a module fixture, is then made
-# once, not once in each worker.
-pytestmark = pytest.mark.xdist_group("evaluation")
-
-
 @pytest.fixture(scope="module")
 def trained():
     ds = datasets.load("av_digits")

@@ -124,11 +124,6 @@ class _Digits:
                                  for s in (ds.train.take(600), ds.test.take(60)))
 
 
-# All in one xdist worker (`--dist loadgroup`): the trained and converted models, a module fixture, is then made
-# once, not once in each worker.
-pytestmark = pytest.mark.xdist_group("export")
-
-
 @pytest.fixture(scope="module")
 def trained():
     ds = _Digits()

@@ -16,11 +16,6 @@ from mmkeras import datasets, experiments
 from mmkeras.models import MultimodalClassifier
 
 
-# All in one xdist worker (`--dist loadgroup`): the study, a module fixture, is then made
-# once, not once in each worker.
-pytestmark = pytest.mark.xdist_group("multimodal_classifier")
-
-
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
     root = tmp_path_factory.mktemp("own")

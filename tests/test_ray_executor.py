@@ -36,11 +36,6 @@ OPTIONS = dict(seeds=[0], epochs=1, robustness=False, verbose=0, figures=False)
 TIMINGS = ["train_seconds", "latency_ms"]
 
 
-# All in one xdist worker (`--dist loadgroup`): the Ray cluster, a module fixture, is then made
-# once, not once in each worker.
-pytestmark = pytest.mark.xdist_group("ray_executor")
-
-
 @pytest.fixture(scope="module")
 def ray_cluster():
     """A local Ray cluster of 2 CPUs in this process, shut down after the module."""

@@ -25,11 +25,6 @@ RUNS = ["av_digits|image only|seed=0|fold=0", "av_digits|audio only|seed=0|fold=
         "av_digits|concat|seed=0|fold=0"]
 
 
-# All in one xdist worker (`--dist loadgroup`): the finished study, a module fixture, is then made
-# once, not once in each worker.
-pytestmark = pytest.mark.xdist_group("result_store")
-
-
 @pytest.fixture(scope="module")
 def small(small_av_digits):
     return small_av_digits(120, 40, 40)
