@@ -54,9 +54,10 @@ def run_lane(lane):
     output = result.stdout + result.stderr
     summary = SUMMARY.findall(output)
     if result.returncode != 0 or not summary:
-        # pytest's FAILURES section says why; the durations after it would hide it.
-        failures = output.find(" FAILURES ")
-        shown = output[failures:failures + 8000] if failures >= 0 else output[-3000:]
+        # pytest's ERRORS (a fixture's) or FAILURES section says why; the durations after it
+        # would hide it.
+        found = [i for i in (output.find(" ERRORS "), output.find(" FAILURES ")) if i >= 0]
+        shown = output[min(found):min(found) + 8000] if found else output[-3000:]
         sys.exit(f"{lane} lane failed (exit {result.returncode}):\n{shown}")
     print(f"{lane}: {seconds:.0f} s, {cpu:.0f} CPU-s, {summary[-1]}", flush=True)
     durations = [(float(s), phase, test) for s, phase, test in DURATION.findall(output)]

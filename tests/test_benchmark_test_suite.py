@@ -54,3 +54,17 @@ def test_the_report_names_the_commit_measured(suite_benchmark, tmp_path, monkeyp
     assert revision(str(tmp_path)) == f"commit {commit}"
     (tmp_path / "a.txt").write_text("2")
     assert revision(str(tmp_path)) == f"commit {commit}, with uncommitted changes"
+
+
+@pytest.mark.parametrize("section", ["ERRORS", "FAILURES"])
+def test_a_failed_lane_shows_why(suite_benchmark, monkeypatch, section):
+    """A fixture's error or a test's failure is shown, not the durations printed after it."""
+    output = (f"....E\n===== {section} =====\n___ test_x ___\nAssertionError: the reason\n"
+              + "0.01s call     tests/test_a.py::test_y\n" * 2000
+              + "===== 1 passed, 1 error in 9.00s =====\n")
+    done = subprocess.CompletedProcess([], 1, stdout=output, stderr="")
+    monkeypatch.setattr(suite_benchmark.subprocess, "run", lambda *args, **kwargs: done)
+    with pytest.raises(SystemExit) as stop:
+        suite_benchmark.run_lane("fast")
+    assert "fast lane failed (exit 1)" in str(stop.value)
+    assert "AssertionError: the reason" in str(stop.value)

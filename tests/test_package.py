@@ -73,17 +73,26 @@ def test_each_package_imports_only_lower_floors():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("package", ["preprocessing", "datasets", "models", "experiments"])
-def test_importing_a_package_loads_no_higher_floor(package):
-    """The same, measured in a fresh interpreter for a few packages: nothing loads eagerly
-    when `python -m mmkeras` imports the package (`sys.argv[0] == "-m"`)."""
-    script = (f"import json, sys; sys.argv = ['-m']; import mmkeras.{package}; "
-              "print(json.dumps(sorted({n.split('.')[1] for n in sys.modules "
-              "if n.startswith('mmkeras.') and not n.startswith('mmkeras._') and n != 'mmkeras.moved_modules'})))")
+def test_importing_a_package_loads_no_higher_floor():
+    """The same, measured for a few packages: nothing loads eagerly when `python -m mmkeras`
+    imports the package (`sys.argv[0] == "-m"`). One fresh interpreter imports them from the
+    lowest floor up: before each import only lower floors are loaded (checked at the step
+    before), so a package of its floor or higher loaded after it was loaded by it."""
+    packages = ["preprocessing", "datasets", "models", "experiments"]
+    assert [FLOOR[p] for p in packages] == sorted({FLOOR[p] for p in packages})
+    script = ("import json, sys; sys.argv = ['-m']; import mmkeras\n"
+              f"for package in {packages!r}:\n"
+              "    __import__('mmkeras.' + package)\n"
+              "    print(json.dumps([package, sorted({n.split('.')[1] for n in sys.modules "
+              "if n.startswith('mmkeras.') and not n.startswith('mmkeras._') "
+              "and n != 'mmkeras.moved_modules'})]))")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
-    loaded = json.loads(result.stdout.strip().splitlines()[-1])
-    assert not [p for p in loaded if p != package and FLOOR[p] >= FLOOR[package]]
+    lines = [json.loads(line) for line in result.stdout.strip().splitlines()[-len(packages):]]
+    assert [package for package, _ in lines] == packages
+    higher = {package: [p for p in loaded if p != package and FLOOR[p] >= FLOOR[package]]
+              for package, loaded in lines}
+    assert higher == {package: [] for package in packages}
 
 
 LAYERING_CHECK = """
