@@ -38,3 +38,11 @@ def source_revision(root):
     except (OSError, subprocess.CalledProcessError):
         return "not a git checkout"
     return f"commit {commit}" + (", with uncommitted changes" if changed else "")
+
+
+def print_and_save(text, path=None):
+    """Prints a benchmark's report and, when `path` is given, writes it there."""
+    print(text)
+    if path:
+        with open(path, "w") as f:
+            f.write(text)

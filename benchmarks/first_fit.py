@@ -64,7 +64,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out")
     args = parser.parse_args()
-    from _machine import machine_details, source_revision
+    from _machine import machine_details, print_and_save, source_revision
 
     from mmkeras import datasets
 
@@ -94,10 +94,7 @@ def main():
         "| model | traces (string metric, optimizer unbuilt) | seconds | traces (build_model) "
         "| seconds | speed-up | last loss | last loss |",
         "|---|---|---|---|---|---|---|---|", *rows, ""])
-    print(text)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(text)
+    print_and_save(text, args.out)
 
 
 if __name__ == "__main__":

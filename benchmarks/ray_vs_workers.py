@@ -27,7 +27,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 sys.path.insert(0, os.path.dirname(__file__))
 
-from _machine import machine_details  # noqa: E402
+from _machine import machine_details, print_and_save  # noqa: E402
 
 EXECUTORS = {"workers": ["--workers", "2"], "ray": ["--executor", "ray"]}
 STUDIES = {
@@ -124,10 +124,7 @@ def main():
             files[study] = same_files(*pair)
     loads.append(os.getloadavg()[0])
     text = report(times, differences, files, started, loads)
-    print(text)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(text)
+    print_and_save(text, args.out)
 
 
 if __name__ == "__main__":
