@@ -218,9 +218,10 @@ def test_subword_dual_encoder_learns_unseen_emoji_with_early_stopping():
     from mmkeras.experiments import retrieval as study
 
     data = load_pairs("emoji", tokenizer="subwords")
-    model, info = study.train_dual_encoder_early_stopping(data, seed=0, max_epochs=6,
-                                                          patience=3, lr_patience=1)
-    assert 1 <= info["best_epoch"] <= info["epochs_run"] <= 6
+    # Three epochs (recall@5 0.22 against chance 0.026 here; six gave 0.30 in 37 s, not 23).
+    model, info = study.train_dual_encoder_early_stopping(data, seed=0, max_epochs=3,
+                                                          patience=2, lr_patience=1)
+    assert 1 <= info["best_epoch"] <= info["epochs_run"] <= 3
     # An epoch without improvement after the best one cuts Adam's 1e-3 by 0.3.
     if info["epochs_run"] > info["best_epoch"]:
         assert info["final_learning_rate"] == pytest.approx(3e-4, rel=1e-3), info
