@@ -139,8 +139,10 @@ def test_compare_train_predict_on_your_own_csv(tmp_path, capsys):
     write_user_files(tmp_path)
     table = str(tmp_path / "table.csv")
     columns = ["--csv", table, "--image", "image", "--text", "text", "--label", "label"]
+    # In this process: the two worker processes `--workers auto` starts on a 2-core machine
+    # would each import TensorFlow again (test_compare_writes_table_and_figures runs those).
     assert main(["compare", *columns, "--fusions", "concat", "--seeds", "0", "--epochs", "1",
-                 "--no-robustness", "--out", str(tmp_path / "study")]) == 0
+                 "--no-robustness", "--workers", "1", "--out", str(tmp_path / "study")]) == 0
     printed = capsys.readouterr().out
     assert "| concat |" in printed and "MultimodalDataset('table'" in printed
     model = tmp_path / "study" / "models" / "table_concat_seed=0_fold=0.keras"
