@@ -53,7 +53,7 @@ def pytest_collection_modifyitems(items):
     xdist hands each worker a run of consecutive tests and smaller runs towards the end; in
     file order the last runs held minutes of worker-pool and Ray tests, and one worker
     finished 107 s before the other (one full run). With the files of short tests last, the
-    two finish together. Stable: the order within each group is pytest's.
+    last runs are short ones. Stable: the order within each group is pytest's.
     """
     with_slow = {item.path for item in items if item.get_closest_marker("slow")}
     items.sort(key=lambda item: item.path not in with_slow)

@@ -277,8 +277,8 @@ def test_a_killed_driver_leaves_no_worker_behind(executor, tmp_path):
         os.kill(driver.pid, signal.SIGKILL)  # an out-of-memory kill, a pre-emption
         driver.wait(30)
         # Within seconds (up to 30 on a loaded 2-core machine, where a pool worker left 10 s
-        # after its driver died was seen): no worker, and of a local Ray cluster nothing but Ray's two
-        # node agents, which first try for 60 s to tell the (dead) cluster that their
+        # after its driver died was seen): no worker, and of a local Ray cluster nothing but
+        # Ray's two node agents, which first try for 60 s to tell the (dead) cluster that their
         # raylet died (Ray 2.60), then exit (not waited for here: killed below).
         agents = ("ray::DashboardAgent", "ray::RuntimeEnvAgent")
         assert wait_for(lambda: all(c.startswith(agents) for c in processes_in_session(
