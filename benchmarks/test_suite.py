@@ -8,11 +8,13 @@ pytest-xdist workers, every test and docstring example): `python -m pytest -m "n
 fast lane) and `python -m pytest` (the full suite, which CI runs). Reported: the commit
 measured, the wall time, pytest's summary line, the slowest tests of each lane (pytest's
 `--durations`, the time of each test in its worker: with two workers, the wall time is about
-half their sum), the test files that took most, and the CPU time the lane's processes used.
-That CPU time over the machine's cores is the least wall time the lane could take on it,
-however its tests are spread over workers; it counts the processes the lane waited for (pytest,
-its workers, the kernels and subprocesses they ended), so it is a lower bound. `--lanes fast`
-times one lane.
+half their sum), the test files that took most, and CPU time two ways: that of the processes
+the lane waited for (pytest, its workers, the kernels and subprocesses they ended), and, on
+Linux, all the machine's cores were busy with during the lane (`/proc/stat`), which also
+counts the processes the lane started but did not wait for: a Ray cluster's workers, whose
+parent (Ray's raylet) ends first. The larger over the machine's cores is the least wall time
+the lane could take on it, however its tests are spread over workers; the rest of the wall
+time the cores were idle (tests waiting for processes to start). `--lanes fast` times one lane.
 """
 
 import argparse
@@ -41,16 +43,32 @@ def children_cpu_seconds():
     return usage.ru_utime + usage.ru_stime
 
 
+def machine_busy_seconds(stat="/proc/stat"):
+    """CPU seconds all the machine's cores have been busy since it started, from the first
+    line of `/proc/stat` (user, nice, system, irq and softirq; not idle, iowait or the time a
+    hypervisor gave to other machines); `None` where there is no such file (not Linux)."""
+    try:
+        with open(stat) as f:
+            fields = f.readline().split()
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq = map(int, fields[1:8])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
 def run_lane(lane):
-    """One lane: `{"seconds", "cpu_seconds", "summary", "durations": [(s, phase, test)]}`."""
+    """One lane: `{"seconds", "cpu_seconds", "busy_seconds", "summary", "durations":
+    [(s, phase, test)]}` (`busy_seconds`: the machine's, `None` where it cannot be read)."""
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *LANES[lane],
                "--durations=0"]
     cpu = children_cpu_seconds()
+    busy = machine_busy_seconds()
     start = time.perf_counter()
     # A failing lane is reported with its output below, not raised.
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
     cpu = children_cpu_seconds() - cpu
+    busy = None if busy is None else machine_busy_seconds() - busy
     output = result.stdout + result.stderr
     summary = SUMMARY.findall(output)
     if result.returncode != 0 or not summary:
@@ -59,10 +77,11 @@ def run_lane(lane):
         found = [i for i in (output.find(" ERRORS "), output.find(" FAILURES ")) if i >= 0]
         shown = output[min(found):min(found) + 8000] if found else output[-3000:]
         sys.exit(f"{lane} lane failed (exit {result.returncode}):\n{shown}")
-    print(f"{lane}: {seconds:.0f} s, {cpu:.0f} CPU-s, {summary[-1]}", flush=True)
+    print(f"{lane}: {seconds:.0f} s, {cpu:.0f} CPU-s waited for, machine busy "
+          f"{'unknown' if busy is None else f'{busy:.0f} CPU-s'}, {summary[-1]}", flush=True)
     durations = [(float(s), phase, test) for s, phase, test in DURATION.findall(output)]
-    return {"seconds": seconds, "cpu_seconds": cpu, "summary": summary[-1],
-            "durations": sorted(durations, reverse=True)}
+    return {"seconds": seconds, "cpu_seconds": cpu, "busy_seconds": busy,
+            "summary": summary[-1], "durations": sorted(durations, reverse=True)}
 
 
 def by_file(durations):
@@ -87,15 +106,17 @@ def report(results, slowest, revision="unknown"):
              (f"Command: `python benchmarks/test_suite.py --lanes {','.join(results)}` "
               "(each lane README.md's command in its own process, on the otherwise idle "
               "machine, two pytest-xdist workers)."), "",
-             ("| lane | command | wall time | pytest's summary | CPU time | its least wall time "
-              f"on {cores} cores |"), "|---|---|---|---|---|---|"]
+             ("| lane | command | wall time | pytest's summary | CPU time of the processes "
+              f"waited for | the machine's busy CPU time | its least wall time on {cores} "
+              "cores |"), "|---|---|---|---|---|---|---|"]
     for lane, run in results.items():
         command = " ".join(["python -m pytest", *(f'"{a}"' if " " in a else a
                                                   for a in LANES[lane])])
-        cpu = run["cpu_seconds"]
+        cpu, busy = run["cpu_seconds"], run.get("busy_seconds")
+        used = f"{busy:.0f} s ({busy / run['seconds']:.0%} of one core)" if busy else "unknown"
         lines.append(f"| {lane} | `{command}` | {minutes(run['seconds'])} ({run['seconds']:.0f} "
                      f"s) | {run['summary']} | {cpu:.0f} s ({cpu / run['seconds']:.0%} of one "
-                     f"core) | {minutes(cpu / cores)} |")
+                     f"core) | {used} | {minutes(max(cpu, busy or 0) / cores)} |")
     for lane, run in results.items():
         lines += ["", f"## The {slowest} slowest of the {lane} lane", "",
                   "| seconds | phase | test |", "|---|---|---|"]
