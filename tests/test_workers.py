@@ -1,7 +1,7 @@
-"""Runs trained side by side in worker processes: order, errors, and a study's results."""
+"""Runs trained side by side in worker processes: order, errors, a study's results, and a
+worker that ends with its parent."""
 
 import os
-import operator
 import sys
 
 import numpy as np
@@ -9,18 +9,8 @@ import pandas as pd
 import pytest
 
 from mmkeras import experiments
-from mmkeras.experiments.workers import resolve_workers, run_in_workers
+from mmkeras.experiments.workers import resolve_workers
 from mmkeras.fusion import FUSIONS, ConcatFusion, register_fusion
-
-
-@pytest.mark.slow
-def test_results_come_in_task_order_with_the_shared_arguments_and_errors_reach_the_caller():
-    # One pool for both (each worker imports TensorFlow: seconds per pool).
-    tasks = [(a,) for a in (5, 1, 4, 2, 0, 3)]
-    results = run_in_workers(operator.truediv, (10,), tasks, workers=2)
-    assert [next(results) for _ in range(4)] == [2, 10, 2.5, 5]
-    with pytest.raises(ZeroDivisionError):
-        next(results)
 
 
 @pytest.mark.parametrize("value", [0, -1, 1.5, "two", True])
@@ -36,21 +26,34 @@ def test_auto_is_one_or_two():
 @pytest.mark.slow
 def test_a_study_in_two_workers_has_every_run_resumes_and_re_runs_a_damaged_one(
         small_av_digits, tmp_path):
-    import json
-
-    from mmkeras.experiments.result_store import RUNS_FILE, DamagedResultsWarning
-
+    """One pool per `compare` (each of its workers imports TensorFlow), so one study checks
+    all of these: the caller's registered fusion in the workers, the runs' numbers, a
+    finished study read back, a damaged record trained again with the same numbers."""
     data = small_av_digits(200, 60, 80)
     out = str(tmp_path / "study")
     options = dict(seeds=[0], epochs=1, robustness=False, verbose=0, figures=False)
     alone, _ = experiments.compare(data, fusions=["concat"], baselines=False, **options)
-    # Two runs, one per worker (the baselines are runs like any other).
-    study = dict(fusions=["concat", "sum"], baselines=False, out=out, workers=2, **options)
+    # Two runs, one per worker (the baselines are runs like any other); one of them a fusion
+    # the caller registered, which the workers (fresh processes) must learn of.
+    register_fusion("renamed_concat", ConcatFusion)
+    study = dict(fusions=["renamed_concat", "sum"], baselines=False, out=out, workers=2,
+                 **options)
+    try:
+        study_in_two_workers(data, study, alone)
+    finally:
+        FUSIONS.pop("renamed_concat", None)
+
+
+def study_in_two_workers(data, study, alone):
+    import json
+
+    from mmkeras.experiments.result_store import RUNS_FILE, DamagedResultsWarning
+
     results, _ = experiments.compare(data, **study)
-    assert list(results["model"]) == ["concat", "sum"]
+    assert list(results["model"]) == ["renamed_concat", "sum"]
     assert results["test_accuracy"].between(0, 1).all()
     # The same seeded run as in this process, up to float rounding (fewer threads per worker).
-    concat = results.loc[results["model"] == "concat", "test_accuracy"].iloc[0]
+    concat = results.loc[results["model"] == "renamed_concat", "test_accuracy"].iloc[0]
     assert abs(concat - alone["test_accuracy"].iloc[0]) <= 0.05
     # A finished study is read back, nothing trained again.
     again, _ = experiments.compare(data, **study)
@@ -58,10 +61,10 @@ def test_a_study_in_two_workers_has_every_run_resumes_and_re_runs_a_damaged_one(
     assert np.isfinite(again["train_seconds"]).all()
     # A damaged record: that run alone is trained again, in a worker with the threads it had,
     # and gives the numbers of the run it replaces.
-    path = os.path.join(out, RUNS_FILE)
+    path = os.path.join(study["out"], RUNS_FILE)
     lines = open(path).read().splitlines()
     record = json.loads(lines[0])
-    assert record["row"]["model"] == "concat"
+    assert record["row"]["model"] == "renamed_concat"
     record["row"]["test_accuracy"] = float("nan")
     lines[0] = json.dumps(record)
     open(path, "w").write("\n".join(lines) + "\n")
@@ -79,35 +82,39 @@ _LocalConcat.__module__ = "__main__"
 
 
 @pytest.mark.slow
-def test_fusions_registered_by_the_caller_reach_the_workers(small_av_digits):
+def test_a_fusion_defined_in_main_trains_in_this_process_with_a_warning(small_av_digits):
+    """A fusion class a notebook defines cannot be sent to a worker: the study trains here.
+    (A registered fusion of an importable module reaches the workers: the study above.)"""
     data = small_av_digits(120, 40, 40)
     options = dict(seeds=[0], epochs=1, robustness=False, verbose=0, figures=False,
                    baselines=False)
-    register_fusion("renamed_concat", ConcatFusion)
     register_fusion("local_concat", _LocalConcat)
     try:
-        results, _ = experiments.compare(data, fusions=["renamed_concat", "sum"], workers=2,
-                                         **options)
-        assert list(results["model"]) == ["renamed_concat", "sum"]
         with pytest.warns(UserWarning, match=r"__main__ \(\['local_concat'\]\).*workers=1"):
             local, _ = experiments.compare(data, fusions=["local_concat"], workers=2,
                                            **options)
         assert list(local["model"]) == ["local_concat"]
     finally:
-        FUSIONS.pop("renamed_concat", None)
         FUSIONS.pop("local_concat", None)
 
 
 UNGUARDED_SCRIPT = """
 import operator
-import sys
 from mmkeras.experiments.workers import run_in_workers
-print(list(run_in_workers(operator.sub, (10,), [(1,), (2,)], 2)))
+results = run_in_workers(operator.truediv, (10,), [(a,) for a in (5, 1, 4, 2, 0, 3)], 2)
+print([next(results) for _ in range(4)])
+try:
+    next(results)
+except ZeroDivisionError as error:
+    print("caller got", type(error).__name__)
 """
 
 
 @pytest.mark.slow
-def test_a_script_without_a_main_guard_runs_once(tmp_path):
+def test_results_come_in_task_order_and_errors_reach_a_script_without_a_main_guard(tmp_path):
+    """The shared argument first, results in task order, a run's error raised in the
+    caller, and a script without `if __name__ == "__main__":` run once (a spawned worker
+    would run it again): one pool for all (each of its workers imports TensorFlow)."""
     import subprocess
     import sys
 
@@ -116,7 +123,7 @@ def test_a_script_without_a_main_guard_runs_once(tmp_path):
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.splitlines() == ["[9, 8]"]
+    assert done.stdout.splitlines() == ["[2.0, 10.0, 2.5, 5.0]", "caller got ZeroDivisionError"]
 
 
 PARENT = """
