@@ -113,7 +113,8 @@ def report(results, slowest, revision="unknown"):
         command = " ".join(["python -m pytest", *(f'"{a}"' if " " in a else a
                                                   for a in LANES[lane])])
         cpu, busy = run["cpu_seconds"], run.get("busy_seconds")
-        used = f"{busy:.0f} s ({busy / run['seconds']:.0%} of one core)" if busy else "unknown"
+        used = (f"{busy:.0f} s ({busy / run['seconds']:.0%} of one core)" if busy is not None
+                else "unknown")
         lines.append(f"| {lane} | `{command}` | {minutes(run['seconds'])} ({run['seconds']:.0f} "
                      f"s) | {run['summary']} | {cpu:.0f} s ({cpu / run['seconds']:.0%} of one "
                      f"core) | {used} | {minutes(max(cpu, busy or 0) / cores)} |")
