@@ -23,32 +23,31 @@ def test_auto_is_one_or_two():
     assert resolve_workers("auto") in (1, 2) and resolve_workers(3) == 3
 
 
+@pytest.fixture
+def renamed_concat():
+    """A fusion the caller registers: worker processes (fresh interpreters) must learn of it."""
+    register_fusion("renamed_concat", ConcatFusion)
+    yield "renamed_concat"
+    FUSIONS.pop("renamed_concat", None)
+
+
 @pytest.mark.slow
 def test_a_study_in_two_workers_has_every_run_resumes_and_re_runs_a_damaged_one(
-        small_av_digits, tmp_path):
+        small_av_digits, renamed_concat, tmp_path):
     """One pool per `compare` (each of its workers imports TensorFlow), so one study checks
     all of these: the caller's registered fusion in the workers, the runs' numbers, a
     finished study read back, a damaged record trained again with the same numbers."""
-    data = small_av_digits(200, 60, 80)
-    out = str(tmp_path / "study")
-    options = dict(seeds=[0], epochs=1, robustness=False, verbose=0, figures=False)
-    alone, _ = experiments.compare(data, fusions=["concat"], baselines=False, **options)
-    # Two runs, one per worker (the baselines are runs like any other); one of them a fusion
-    # the caller registered, which the workers (fresh processes) must learn of.
-    register_fusion("renamed_concat", ConcatFusion)
-    study = dict(fusions=["renamed_concat", "sum"], baselines=False, out=out, workers=2,
-                 **options)
-    try:
-        study_in_two_workers(data, study, alone)
-    finally:
-        FUSIONS.pop("renamed_concat", None)
-
-
-def study_in_two_workers(data, study, alone):
     import json
 
     from mmkeras.experiments.result_store import RUNS_FILE, DamagedResultsWarning
 
+    data = small_av_digits(200, 60, 80)
+    out = str(tmp_path / "study")
+    options = dict(seeds=[0], epochs=1, robustness=False, verbose=0, figures=False)
+    alone, _ = experiments.compare(data, fusions=["concat"], baselines=False, **options)
+    # Two runs, one per worker (the baselines are runs like any other).
+    study = dict(fusions=[renamed_concat, "sum"], baselines=False, out=out, workers=2,
+                 **options)
     results, _ = experiments.compare(data, **study)
     assert list(results["model"]) == ["renamed_concat", "sum"]
     assert results["test_accuracy"].between(0, 1).all()
@@ -61,7 +60,7 @@ def study_in_two_workers(data, study, alone):
     assert np.isfinite(again["train_seconds"]).all()
     # A damaged record: that run alone is trained again, in a worker with the threads it had,
     # and gives the numbers of the run it replaces.
-    path = os.path.join(study["out"], RUNS_FILE)
+    path = os.path.join(out, RUNS_FILE)
     lines = open(path).read().splitlines()
     record = json.loads(lines[0])
     assert record["row"]["model"] == "renamed_concat"
