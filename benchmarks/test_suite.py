@@ -13,8 +13,9 @@ the lane waited for (pytest, its workers, the kernels and subprocesses they ende
 Linux, all the machine's cores were busy with during the lane (`/proc/stat`), which also
 counts the processes the lane started but did not wait for: a Ray cluster's workers, whose
 parent (Ray's raylet) ends first. The larger over the machine's cores is the least wall time
-the lane could take on it, however its tests are spread over workers; the rest of the wall
-time the cores were idle (tests waiting for processes to start). `--lanes fast` times one lane.
+the lane could take on it, however its tests are spread over workers; for the rest of the wall
+time cores were idle (seen in the Ray tests: their process waits while a cluster's processes
+start). `--lanes fast` times one lane.
 """
 
 import argparse

@@ -148,9 +148,9 @@ def test_av_digits_fusion_beats_each_modality():
                                     head_units=(64,))
         train, test = ds.train.select(modalities), ds.test.select(modalities)
         # Length-bucketed batches, as mmkeras trains by default: the audio LSTM runs over each
-        # batch's own frames, not all 92 (20 s against 28 s with `model.fit`, measured alone).
-        # Three epochs: image 0.437, audio 0.273, both 0.553 (five: 0.477, 0.363, 0.623; the
-        # three models 10 s against 16 s alone, 2026-12-07).
+        # batch's own frames, not all 92 (at five epochs 20 s against 28 s with `model.fit`,
+        # measured alone). Three epochs: image 0.437, audio 0.273, both 0.553 (five: 0.477,
+        # 0.363, 0.623; the three models 10 s against 16 s alone, 2026-12-07).
         training.fit_model(model, train, epochs=3, batch_size=64, verbose=0, seed=0)
         accuracy["+".join(modalities)] = model.evaluate(test.x, test.y, verbose=0)[1]
     assert max(accuracy["image"], accuracy["audio"]) > 0.3  # both modalities are informative
