@@ -2,7 +2,10 @@
 clean outputs (scripts/execute_notebooks.py), and executed top to bottom in smoke mode
 (MMKERAS_SMOKE=1)."""
 
+import ast
+import contextlib
 import json
+import os
 import re
 from pathlib import Path
 
@@ -135,25 +138,118 @@ def test_every_notebook_has_its_full_size_time_recorded():
 OPTIONAL = {"13_scaling_out_with_ray": "ray"}
 
 
+# Run first in the shared kernel, before each notebook: a notebook finds nothing of the ones
+# before it (names, working folder, Keras' models, dtype policy and figures), as in a kernel of
+# its own.
+FRESH_START = """\
+%reset -f
+import os, keras, matplotlib.pyplot
+os.chdir({folder!r})
+keras.backend.clear_session()
+keras.config.set_dtype_policy("float32")
+matplotlib.pyplot.close("all")
+%reset -f
+# What %reset removes of a new kernel's namespace (multiprocessing's spawn reads __spec__).
+__doc__ = "Automatically created module for IPython interactive environment"
+__loader__ = __package__ = __spec__ = None
+"""
+
+
+class SmokeKernel:
+    """One Jupyter kernel for the notebooks of this file, in smoke mode.
+
+    Starting a kernel and importing TensorFlow and Keras in it took 11 to 15 s a notebook
+    (measured cell by cell); in one kernel it is paid once: four notebooks (01, 02, 05, 12) ran in
+    64 s against 95 s in a kernel each (one run each, alone on the 2-core CPU). Before each
+    notebook, `FRESH_START` empties the kernel's namespace (`%reset -f`: a name the notebook
+    does not define itself is an error, as in a new kernel) and Keras' global state. What the
+    kernel keeps is the imported modules, which each notebook imports again, and their
+    settings: a library setting one notebook changes (02 quiets absl's log) holds for the next.
+    A notebook that fails may leave the kernel dead or half-way: the next one gets a new kernel.
+    """
+
+    def __init__(self, folder):
+        self.env = {**os.environ, "MMKERAS_SMOKE": "1", "MPLBACKEND": "Agg",
+                    "KERAS_HOME": str(folder / "keras-home")}
+        self.manager = None
+
+    def run(self, cells, folder):
+        """Runs `cells` (nbformat cells) after `FRESH_START`, with `folder` as the working
+        folder; returns the executed cells."""
+        import nbformat
+        from jupyter_client.manager import AsyncKernelManager
+        from nbclient import NotebookClient
+
+        if self.manager is None:  # started by the client, with `env`
+            self.manager = AsyncKernelManager(kernel_name="python3")
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_code_cell(FRESH_START.format(folder=str(folder))), *cells]
+        client = NotebookClient(nb, km=self.manager, timeout=600,
+                                resources={"metadata": {"path": str(folder)}})
+        try:
+            client.execute(env=self.env)
+        except BaseException:
+            self.close()
+            raise
+        finally:
+            if client.kc is not None:
+                client.kc.stop_channels()
+        return nb.cells
+
+    def close(self):
+        from nbclient.util import run_sync
+
+        manager, self.manager = self.manager, None  # a manager's shutdown closes it for good
+        if manager is not None and manager.has_kernel:
+            # A dead kernel's shutdown may fail too; a notebook's error is the one to show.
+            with contextlib.suppress(Exception):
+                run_sync(manager.shutdown_kernel)(now=True)
+
+
+@pytest.fixture(scope="module")
+def smoke_kernel(tmp_path_factory):
+    kernel = SmokeKernel(tmp_path_factory.mktemp("kernel"))
+    yield kernel
+    kernel.close()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
-def test_runs_top_to_bottom_in_smoke_mode(notebook, tmp_path, monkeypatch):
+def test_runs_top_to_bottom_in_smoke_mode(notebook, tmp_path, smoke_kernel):
     import nbformat
-    from nbclient import NotebookClient
 
     if notebook.stem in OPTIONAL:
         pytest.importorskip(OPTIONAL[notebook.stem])
 
-    monkeypatch.setenv("MMKERAS_SMOKE", "1")
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     nb = nbformat.read(notebook, as_version=4)
     # The exercises' solutions (the last cells, tagged `solution`) ran at full size when the
     # notebook was executed for its committed outputs; here they are left out, which keeps the
     # full suite inside CI's 30 minutes (they train about as many models as the lesson).
-    nb.cells = [c for c in nb.cells if "solution" not in c.get("metadata", {}).get("tags", [])]
-    NotebookClient(nb, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+    cells = smoke_kernel.run([
+        c for c in nb.cells if "solution" not in c.get("metadata", {}).get("tags", [])], tmp_path)
+    errors = [o for c in cells if c.cell_type == "code" for o in c.get("outputs", [])
               if o.get("output_type") == "error"]
     assert not errors
+
+
+@pytest.mark.slow
+def test_a_notebook_finds_nothing_of_the_one_before(smoke_kernel, tmp_path):
+    """In the shared kernel, what one notebook defined is gone for the next, which starts in
+    its own folder with the namespace of a new kernel."""
+    from nbformat.v4 import new_code_cell
+
+    (tmp_path / "first").mkdir()
+    (tmp_path / "second").mkdir()
+    smoke_kernel.run([new_code_cell(
+        "import numpy as np\nleftover = np.ones(2)\nimport keras\n"
+        "keras.config.set_dtype_policy('mixed_float16')")], tmp_path / "first")
+    cells = smoke_kernel.run([new_code_cell(
+        "import os, keras\n"
+        "print(os.getcwd(), keras.config.dtype_policy().name, __spec__, __name__)\n"
+        "print(sorted(k for k in dir() if not k.startswith('_')))\n"
+        "try:\n    leftover\nexcept NameError as error:\n    print(error)")], tmp_path / "second")
+    printed = cells[-1].outputs[0]["text"].splitlines()
+    assert printed[0] == f"{tmp_path / 'second'} float32 None __main__"
+    names = ast.literal_eval(printed[1])
+    assert "keras" in names and "leftover" not in names and "np" not in names
+    assert printed[2] == "name 'leftover' is not defined"
