@@ -12,6 +12,7 @@ import pandas as pd
 
 from mmkeras.experiments import runs as runs_lib
 from mmkeras.experiments import training_run
+from mmkeras.experiments.interrupts import kept_interrupts
 from mmkeras.experiments.progress import Progress
 from mmkeras.experiments.result_store import ResultStore, study_settings
 from mmkeras.experiments.summary import summarize
@@ -121,9 +122,11 @@ class Study:
         else:
             results = executor(training_run.run_one, (self.data,), tasks)
         try:
-            for task, result in zip(tasks, results):
-                self.record(*result)
-                progress.finished(task[0], result[0])
+            with kept_interrupts() as stop_if_interrupted:
+                for task, result in zip(tasks, results):
+                    self.record(*result)
+                    progress.finished(task[0], result[0])
+                    stop_if_interrupted()  # a Ctrl-C a library swallowed
         finally:  # interrupted: stop the executor's runs now, not when collected
             getattr(results, "close", lambda: None)()
         return self.results()
