@@ -12,8 +12,8 @@
 #
 # **Time:** about 2 min 30 s (150 s) at full size on a 2-core CPU shared with other jobs, no
 # GPU (`av_digits`, 1,200 training samples, 3 epochs per model); `MMKERAS_SMOKE=1` (one
-# seed, one fusion, one tuning trial) about 1 min (each study starts Ray's workers, which
-# import TensorFlow).
+# seed, one fusion and no baselines, one tuning trial) about 1 min (each study starts Ray's
+# workers, which import TensorFlow).
 
 # %%
 import os
@@ -46,6 +46,8 @@ data = datasets.load("av_digits")
 folder = pathlib.Path(tempfile.mkdtemp())  # the studies' output folders
 options = dict(fusions=["concat"] if SMOKE else ["concat", "late"], seeds=SEEDS,
                epochs=EPOCHS, train_limit=TRAIN_LIMIT, robustness=False, figures=False)
+if SMOKE:  # one run per study: each of its Ray and worker processes imports TensorFlow
+    options["baselines"] = False
 print(data)
 
 # %% [markdown]
