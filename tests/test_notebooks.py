@@ -138,9 +138,7 @@ def test_every_notebook_has_its_full_size_time_recorded():
 OPTIONAL = {"13_scaling_out_with_ray": "ray"}
 
 
-# Run first in the shared kernel, before each notebook: a notebook finds nothing of the ones
-# before it (names, working folder, Keras' models, dtype policy and figures), as in a kernel of
-# its own.
+# The cell run before each notebook in the shared kernel (see `SmokeKernel`).
 FRESH_START = """\
 %reset -f
 import os, keras, matplotlib.pyplot
