@@ -11,6 +11,15 @@ from mmkeras import experiments
 from mmkeras.experiments.interrupts import kept_interrupts
 
 
+@pytest.fixture(autouse=True)
+def ctrl_c_as_in_a_terminal():
+    """Python's own Ctrl-C handler, as a process started from a terminal has it: one started
+    in the background by a shell (a CI script's `&`) finds SIGINT ignored and keeps it so."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def test_a_ctrl_c_is_raised_as_usual_and_noted():
     with kept_interrupts() as stop_if_interrupted:
         stop_if_interrupted()  # none yet
