@@ -3,8 +3,8 @@
 Python turns Ctrl-C (SIGINT) into a `KeyboardInterrupt` raised wherever the
 main thread is. Code on the way can lose it: a bare `except:` (Keras' shape
 helpers have some, run while a model is traced) catches it, and C code that
-checks for signals can clear the error (once in 40 tries here, a Ctrl-C
-during tracing came out of TensorFlow as a `SystemError` instead). The
+checks for signals can mishandle the error (a Ctrl-C during tracing has come
+out of TensorFlow as a `SystemError` instead). The
 command-line test of Ctrl-C saw a study run on to its end, as if never
 interrupted, twice in about twenty runs. So the study notes every Ctrl-C as
 it arrives and, after each finished run, stops if one was noted: at the
