@@ -31,6 +31,20 @@ def test_a_ctrl_c_is_raised_as_usual_and_noted():
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
+def test_an_error_after_a_ctrl_c_leaves_as_the_ctrl_c_and_without_one_as_itself():
+    with pytest.raises(KeyboardInterrupt) as raised:
+        with kept_interrupts():
+            try:
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(5)
+            except:  # noqa: E722 — C code that mishandles the interrupt, as TensorFlow's did
+                raise SystemError("Objects/listobject.c:338: bad argument to internal function")
+    assert isinstance(raised.value.__cause__, SystemError)
+    with pytest.raises(SystemError):
+        with kept_interrupts():
+            raise SystemError("a bug, no Ctrl-C")
+
+
 def test_a_handler_of_the_caller_or_another_thread_is_left_alone():
     def own(signum, frame):
         pass

@@ -4,12 +4,12 @@ Python turns Ctrl-C (SIGINT) into a `KeyboardInterrupt` raised wherever the
 main thread is. Code on the way can lose it: a bare `except:` (Keras' shape
 helpers have some, run while a model is traced) catches it, and C code that
 checks for signals can mishandle the error (a Ctrl-C during tracing has come
-out of TensorFlow as a `SystemError` instead). The
-command-line test of Ctrl-C saw a study run on to its end, as if never
-interrupted, twice in about twenty runs. So the study notes every Ctrl-C as
-it arrives and, after each finished run, stops if one was noted: at the
-latest, a study stops once the run in flight is recorded, and resumes from
-there.
+out of TensorFlow as a `SystemError` instead). The command-line test of
+Ctrl-C saw a study run on to its end, as if never interrupted, twice in
+about twenty runs. So the study notes every Ctrl-C as it arrives and, after
+each finished run, stops if one was noted: at the latest, a study stops once
+the run in flight is recorded, and resumes from there. An error raised after
+a Ctrl-C stops it as the Ctrl-C it was.
 """
 
 import contextlib
@@ -20,7 +20,8 @@ import threading
 @contextlib.contextmanager
 def kept_interrupts():
     """Within the block, a Ctrl-C raises `KeyboardInterrupt` as usual and is also noted;
-    yields a function that raises `KeyboardInterrupt` if one was noted.
+    yields a function that raises `KeyboardInterrupt` if one was noted. An error that leaves
+    the block after a Ctrl-C leaves it as a `KeyboardInterrupt` (raised from that error).
 
     Only where Python's own handler is in place (the main thread, a terminal's or a
     notebook kernel's Ctrl-C): a handler of the caller's is left alone, and so is a
@@ -48,6 +49,10 @@ def kept_interrupts():
     signal.signal(signal.SIGINT, note_and_raise)
     try:
         yield stop_if_interrupted
+    except Exception as error:
+        if received:  # the Ctrl-C came out as another error (the SystemError above)
+            raise KeyboardInterrupt from error
+        raise
     finally:
         # A handler installed inside the block (a library's) is left in place.
         if signal.getsignal(signal.SIGINT) is note_and_raise:
