@@ -36,21 +36,22 @@ def kept_interrupts():
             or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
         yield lambda: None
         return
-    received = []
+    interrupted = False
 
     def note_and_raise(signum, frame):
-        received.append(signum)
+        nonlocal interrupted
+        interrupted = True
         raise KeyboardInterrupt
 
     def stop_if_interrupted():
-        if received:
+        if interrupted:
             raise KeyboardInterrupt
 
     signal.signal(signal.SIGINT, note_and_raise)
     try:
         yield stop_if_interrupted
     except Exception as error:
-        if received:  # the Ctrl-C came out as another error (the SystemError above)
+        if interrupted:  # the Ctrl-C came out as another error (the SystemError above)
             raise KeyboardInterrupt from error
         raise
     finally:
