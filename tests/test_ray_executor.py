@@ -129,11 +129,16 @@ def test_a_tuned_ray_study_trains_every_trial_as_a_task(ray_cluster, small, recw
     np.testing.assert_allclose(spread["test_accuracy"], alone["test_accuracy"], atol=0.05)
 
 
-@pytest.mark.slow
-def test_an_interrupted_ray_study_resumes(ray_cluster, small, tmp_path, monkeypatch):
+@pytest.mark.slow  # a Ray cluster, a study trained on it
+def test_the_command_line_on_ray_resumes_and_writes_the_files_of_a_local_study(
+        ray_cluster, small, monkeypatch, tmp_path, capsys):
+    """A study on Ray, interrupted (Ctrl-C) and resumed, leaves the files and numbers of a
+    study run in one process without a break."""
+    from mmkeras import datasets
+    from mmkeras.__main__ import main
     from mmkeras.experiments.study import Study
 
-    out, real, recorded = str(tmp_path / "study"), Study.record, []
+    real, recorded = Study.record, []
 
     def interrupted(self, *result):
         if len(recorded) == 2:
@@ -141,30 +146,21 @@ def test_an_interrupted_ray_study_resumes(ray_cluster, small, tmp_path, monkeypa
         recorded.append(result[0]["run"])
         return real(self, *result)
 
-    monkeypatch.setattr(Study, "record", interrupted)
-    options = dict(fusions=["concat"], executor="ray", out=out, **OPTIONS)
-    with pytest.raises(KeyboardInterrupt):
-        experiments.compare(small, **options)
-    assert list(experiments.ResultStore(out).results()["run"]) == recorded
-    monkeypatch.setattr(Study, "record", real)
-    results, _ = experiments.compare(small, **options)
-    assert list(results["model"]) == ["image only", "audio only", "concat"]
-
-
-@pytest.mark.slow  # a Ray cluster, a study trained on it
-def test_the_command_line_on_ray_writes_the_files_of_a_local_study(ray_cluster, small,
-                                                                   monkeypatch, tmp_path):
-    from mmkeras import datasets
-    from mmkeras.__main__ import main
-
     monkeypatch.setattr(datasets, "load", lambda name, **kwargs: small)
     common = ["compare", "--fusions", "concat", "--seeds", "0", "--epochs", "1",
               "--no-robustness"]
-    assert main(common + ["--executor", "ray", "--out", str(tmp_path / "ray")]) == 0
+    on_ray = common + ["--executor", "ray", "--out", str(tmp_path / "ray")]
+    monkeypatch.setattr(Study, "record", interrupted)
+    assert main(on_ray) == 130
+    assert "the same command resumes the study" in capsys.readouterr().err
+    assert list(experiments.ResultStore(str(tmp_path / "ray")).results()["run"]) == recorded
+    monkeypatch.setattr(Study, "record", real)
+    assert main(on_ray) == 0
     assert main(common + ["--workers", "1", "--out", str(tmp_path / "local")]) == 0
     assert files_under(tmp_path / "ray") == files_under(tmp_path / "local")
     ray_results = pd.read_csv(tmp_path / "ray" / "results.csv")
     local_results = pd.read_csv(tmp_path / "local" / "results.csv")
+    assert list(ray_results["model"]) == ["image only", "audio only", "concat"]
     # The same numbers (README: up to a sample or two), plan order in the result store.
     pd.testing.assert_frame_equal(ray_results.drop(columns=TIMINGS),
                                   local_results.drop(columns=TIMINGS), atol=0.05)
