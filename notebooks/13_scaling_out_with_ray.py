@@ -10,8 +10,8 @@
 # **Prerequisites:** notebook 5 (`compare`, its result store and `workers=2`); Python
 # processes. Needs Ray: `pip install "mmkeras[ray]"`.
 #
-# **Time:** about 2 min 30 s (150 s) at full size on a 2-core CPU shared with other jobs, no
-# GPU (`av_digits`, 1,200 training samples, 3 epochs per model); `MMKERAS_SMOKE=1` (one
+# **Time:** about 3 min 40 s (217 s) at full size on a 2-core CPU with nothing else running,
+# no GPU (`av_digits`, 1,200 training samples, 3 epochs per model); `MMKERAS_SMOKE=1` (one
 # seed, one fusion and no baselines, one tuning trial) about 1 min (each study starts Ray's
 # workers, which import TensorFlow).
 
@@ -58,9 +58,10 @@ print(data)
 # on a cluster that has GPUs). Ray places the tasks on the cluster's nodes; this process —
 # the *driver* — writes each finished run into the study's folder in plan order.
 #
-# Without an `address`, `compare` starts a local cluster of this machine and stops it at the
-# end. Here we start it ourselves, so that it serves every study of this section (a Ray
-# already initialised in this process is used as it is and left running):
+# Without an `address` (and without `RAY_ADDRESS` set), `compare` starts a local cluster of
+# this machine and stops it at the end. Here we start it ourselves, so that it serves every
+# study of this section (a Ray already initialised in this process is used as it is and left
+# running):
 
 # %%
 ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="ERROR",
@@ -69,7 +70,7 @@ print({name: int(value) for name, value in ray.cluster_resources().items()
        if name in ("CPU", "GPU")})
 
 # %% [markdown]
-# First the study on today's worker processes, 2 fusions + 2 unimodal baselines × 2 seeds =
+# First the study on today's worker processes, (2 fusions + 2 unimodal baselines) × 2 seeds =
 # 8 runs. `compare` prints one line per finished run:
 
 # %%
@@ -78,7 +79,8 @@ local, _ = experiments.compare(data, workers=2, out=str(folder / "local"), **opt
 local_seconds = time.perf_counter() - start
 
 # %% [markdown]
-# The same call on Ray prints the same lines, in the same order:
+# The same call on Ray prints the same lines, in the same order (the seconds aside: a run's
+# time varies by a second or two from one study to the next):
 
 # %%
 start = time.perf_counter()
@@ -101,9 +103,10 @@ both.round(3)
 
 # %% [markdown]
 # And they write the same files: the models, each run's history and confusion matrix, the
-# result store `runs.jsonl` and `settings.json`. On Ray a run writes its files on the node it
-# trains on; they travel back with its result and the driver writes them here, so the nodes
-# of a cluster need no shared file system.
+# result store `runs.jsonl`, `settings.json` and the tables (`results.csv`, `summary.csv`,
+# `results.md`); here their names are compared, their numbers were above. On Ray a run writes
+# its files on the node it trains on; they travel back with its result and the driver writes
+# them here, so the nodes of a cluster need no shared file system.
 
 
 # %%
@@ -121,12 +124,14 @@ print(*files("ray")[:5], sep="\n")
 # - The dataset goes into Ray's object store once (`ray.put`); every node fetches it once,
 #   not once per run.
 # - A run lost with its worker process or its node (out of memory, a pre-empted machine) is
-#   run again by Ray on another node (3 retries by default).
+#   run again by Ray, on whichever node has room (3 retries by default).
 # - If the driver dies, Ray ends its tasks. Start the same call again with the same `out`:
 #   the runs already recorded in `runs.jsonl` are skipped, on either executor.
 #
-# `executor="ray"` is `RayExecutor()` with its defaults. Pass your own to choose the cluster
-# (`address`) and what each run asks for (`cpus_per_run`, `gpus_per_run`):
+# `executor="ray"` is `RayExecutor()` with its defaults. Pass your own
+# (`compare(data, executor=executor, ...)`, as exercise 2 does) to choose the cluster
+# (`address`) and what each run asks for (`cpus_per_run`, `gpus_per_run`); this one is only
+# asked what a run would get here:
 
 # %%
 executor = RayExecutor(cpus_per_run=1, gpus_per_run="auto", fusions=options["fusions"])
@@ -136,11 +141,12 @@ print("(CPUs, GPUs) per run on this cluster:", executor.resources(ray))
 # ## Tuning on the same engine
 #
 # `compare(tune=N)` gives every model the same random search of N trials (learning rate,
-# dropout, fusion width). In one process a run searches trial after trial, then trains with
-# the best values. On Ray every trial is a task of its own, and a model's final run starts as
-# soon as its own trials are done. The trials are those KerasTuner's `RandomSearch` draws, and
-# the best is chosen as KerasTuner chooses it, so the budget and the choice are the same as in
-# one process. Here: one fusion, one seed, 2 trials, then the final run:
+# dropout, and the fusion's width where it has one: concat has none). In one process a run
+# searches trial after trial, then trains with the best values. On Ray every trial is a task
+# of its own, and a model's final run starts as soon as its own trials are done. The trials
+# are those KerasTuner's `RandomSearch` draws, and the best is chosen as KerasTuner chooses
+# it, so the budget and the choice are the same as in one process. Here: one fusion, one seed,
+# 2 trials, then the final run:
 
 # %%
 tuned = dict(fusions=["concat"], seeds=[0], epochs=EPOCHS, train_limit=TRAIN_LIMIT, tune=TUNE,
@@ -154,9 +160,10 @@ print(f"test accuracy: {tuned_ray['test_accuracy'].iloc[0]:.3f}")
 
 # %% [markdown]
 # Two trials of 3 epochs are a tiny search: here it chose a smaller learning rate (0.000225)
-# that did worse than the defaults (test accuracy 0.340, against 0.450 for the untuned concat
-# of seed 0 above). A search needs more trials, and more epochs per trial, to beat good
-# defaults.
+# and no dropout, where the defaults are 0.001 and 0.2, and did worse than the defaults (test
+# accuracy 0.337, against 0.463 for the untuned concat of seed 0 above); one run on one test
+# split cannot say which of the two changes cost more. A search needs more trials, and more
+# epochs per trial, to beat good defaults.
 #
 # The cluster of this notebook is no longer needed:
 
@@ -186,6 +193,9 @@ print("Ray running:", ray.is_initialized())
 # python -m mmkeras compare --preset full --executor ray --address auto --out study/
 # ```
 #
+# (48 runs on `av_digits`; the 96-run study of the documentation is this preset on both
+# datasets, `--dataset emoji` being the other half.)
+#
 # `ray stop` on each machine ends the cluster. Cloud machines can be started for you by Ray's
 # cluster launcher (`ray up cluster.yaml`), and a Kubernetes cluster runs Ray with KubeRay;
 # the documentation's "Scaling out" page has the links, and how a 96-run study divides over N
@@ -198,8 +208,9 @@ print("Ray running:", ray.is_initialized())
 # the same per-run lines as `workers=2`, wrote the same files, and its test accuracies agreed
 # with the worker processes' run by run (the table above). A tuned study ran each trial as a
 # task and retrained with the chosen values. On one machine Ray buys nothing over the worker
-# processes (the two times above are of the same order); it pays when a study no longer fits
-# one machine.
+# processes: both train two runs at once on the same two cores, so the few seconds between
+# the two times above are not a speed-up to count on (a run's own time differs by up to 2 s
+# between the two studies). Ray pays when a study no longer fits one machine.
 #
 # ## Exercises
 #
@@ -208,8 +219,10 @@ print("Ray running:", ray.is_initialized())
 # 2. Give each run 2 CPUs on a 2-CPU local cluster
 #    (`RayExecutor(cpus_per_run=2, local_cpus=2)`) for a one-fusion, one-seed study. How many
 #    runs train at once now?
-# 3. With the formula of the "Scaling out" page (wall time ≈ ceil(runs / slots) × mean run),
-#    estimate the 96-run study (mean run about 58 s) on 2, 16 and 96 slots.
+# 3. With the formula of the "Scaling out" page (wall time ≈ start-up + ceil(runs / slots) ×
+#    mean run + how much the last wave's longest run exceeds the mean), estimate the 96-run
+#    study (start-up about 15 s, mean run about 58 s, longest run about 90 s) on 2, 16 and 96
+#    slots.
 #
 # ## Solutions
 #
@@ -229,12 +242,14 @@ wide = RayExecutor(cpus_per_run=2, local_cpus=2, fusions=["concat"])
 start = time.perf_counter()
 experiments.compare(data, executor=wide, fusions=["concat"], seeds=[0], epochs=EPOCHS,
                     train_limit=TRAIN_LIMIT, robustness=False, figures=False, verbose=0)
-print(f"one run at a time (2 CPUs / 2 per run), 3 runs in {time.perf_counter() - start:.0f} s")
-# Each run computes with 2 threads, but only one trains at once.
+print(f"3 runs in {time.perf_counter() - start:.0f} s, with the start of a new local cluster")
+# One run trains at a time (2 CPUs / 2 per run), computing with 2 threads.
 
 # %% tags=["solution"]
 # Exercise 3: the 96-run study on 2, 16 and 96 slots.
+START, MEAN, LONGEST = 15, 58, 90  # seconds
 for slots in (2, 16, 96):
     waves = -(-96 // slots)
-    print(f"{slots:3d} slots: {waves:2d} wave(s), about {waves * 58 / 60:.0f} min")
+    seconds = START + waves * MEAN + (LONGEST - MEAN)
+    print(f"{slots:3d} slots: {waves:2d} wave(s), about {seconds / 60:.1f} min")
 # Beyond 96 slots nothing is gained: a study is never shorter than its longest run.

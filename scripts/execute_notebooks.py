@@ -39,6 +39,10 @@ import jupytext
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 TIMES = NOTEBOOKS / "execution_times.json"
+# The extra of mmkeras (pyproject.toml's [project.optional-dependencies]) a notebook needs
+# beyond the core package: its install cell installs mmkeras with it, so that the notebook
+# runs in a hosted notebook too.
+EXTRAS = {"13_scaling_out_with_ray": "ray"}
 sys.path.insert(0, str(ROOT))
 
 # TensorFlow's log lines: C++ ("I0000 00:00:1732 123 cudart_stub.cc:31] ..."), LiteRT's
@@ -77,16 +81,19 @@ def header_cells(py_path, url):
     badge = nbformat.v4.new_markdown_cell(
         f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
         f"({colab}/blob/main/{path.as_posix()})")
+    extra = EXTRAS.get(py_path.stem)
+    requirement = f"mmkeras[{extra}]" if extra else "mmkeras"
     install = nbformat.v4.new_code_cell(
         "# In a hosted notebook (Colab, Kaggle, a JupyterHub) mmkeras is not installed yet: this\n"
-        "# installs it from its repository. Where it is installed, it does nothing.\n"
+        f"# installs it{' with ' + extra.capitalize() if extra else ''} from its repository. "
+        "Where it is installed, it does nothing.\n"
         "import importlib.util\n"
         "import subprocess\n"
         "import sys\n"
         "\n"
         'if importlib.util.find_spec("mmkeras") is None:\n'
         f'    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q",\n'
-        f'                           "mmkeras @ git+{url}"])')
+        f'                           "{requirement} @ git+{url}"])')
     return badge, install
 
 

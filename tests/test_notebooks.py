@@ -91,6 +91,29 @@ def test_sync_keeps_outputs_when_the_full_size_code_is_unchanged(renderer):
     assert same("print((") == "print(("  # code Python cannot parse is compared as it is
 
 
+# The module each of mmkeras' extras (pyproject.toml) brings, by the extra's name.
+EXTRA_MODULES = {"ray": "ray", "retrieval": "faiss"}
+
+
+def test_a_notebook_that_imports_an_extra_installs_it_in_a_hosted_notebook(renderer):
+    """The install cell of a notebook that imports Ray installs `mmkeras[ray]`: in Colab the
+    notebook would otherwise stop at `import ray`."""
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]
+    assert set(EXTRA_MODULES) == set(extras) - {"test", "docs"}, "name the new extra's module"
+    for notebook in NOTEBOOKS:
+        source = notebook.with_suffix(".py").read_text()
+        needed = [extra for extra, module in EXTRA_MODULES.items()
+                  if re.search(rf"^(import|from) {module}\b", source, re.MULTILINE)]
+        install = renderer.render(notebook.with_suffix(".py")).cells[2].source
+        installed = re.findall(r'"mmkeras(?:\[(\w+)\])? @ git\+', install)
+        assert installed == (needed or [""]), f"{notebook.name}: installs {installed}"
+
+
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
 def test_every_exercise_has_its_solution(notebook):
     """Exercises are a numbered list under `## Exercises`; each has a collapsed solution
