@@ -12,7 +12,8 @@
 # **Time:** about 3 min 20 s (199 s) at full size on a 2-core CPU (no GPU), run alone;
 # `MMKERAS_SMOKE=1` about 1 min.
 #
-# Data: `emoji` (a 32 px picture of each emoji and its name, 9 categories).
+# Data: `emoji` (a 32 px picture of each emoji and a text, its name followed by its short
+# names, 9 categories).
 
 # %%
 import os
@@ -90,8 +91,8 @@ print({m: round(float(w), 3) for m, w in zip(readout["modalities"], readout["mod
 #
 # ## Modality attention: α per sample, averaged per class
 #
-# Here a small network scores each modality's embedding for each sample, and a softmax turns
-# the scores into weights that sum to 1 over the two modalities.
+# Here one linear layer scores the modalities from both embeddings together, for each
+# sample, and a softmax turns the scores into weights that sum to 1 over the two modalities.
 
 # %%
 readout = fusion.fusion_readout(models["attention"], test.x)
@@ -201,8 +202,11 @@ for i in examples:
 # %% [markdown]
 # Every row of the image → text attention sums to 1, and all of it falls on real words:
 # padding gets none. The bars of each picture sum to 1 as well (the printed sums). Some stored
-# texts repeat the name (as printed above): `plot_cross_attention` gives each occurrence a bar
-# of its own, so a word that appears twice has two bars, one per position.
+# texts repeat a word (the name, then the short names: as printed above):
+# `plot_cross_attention` gives each occurrence a bar of its own, so a word that appears twice
+# has two bars, one per position. `<oov>` stands for a word the vocabulary lacks: it is made
+# from the training emoji's texts, and the test emoji are others. It counts as a real word
+# here, so part of the attention "on real words" falls on words the model never saw.
 #
 # ## Summary
 #
@@ -243,10 +247,11 @@ answer = pd.DataFrame({"lost without image": pd.Series(lost),
                        "mean attention on image": per_class["image"]})
 print(answer.round(3).sort_values("lost without image", ascending=False).to_string())
 # Food & Drink loses by far the most without the picture, yet its mean attention on the image
-# is among the lowest; Symbols puts the most attention on the image and loses much less. The
-# attention weights do not say which category needs the picture. The categories' test groups
-# are small (18 to 76 samples), so a few answers move these numbers: a value below zero means
-# a few samples came out right only without the picture.
+# is no higher than most categories'; Symbols puts the most attention on the image and loses
+# much less. The attention weights do not say which category needs the picture. The
+# categories' test groups are small (18 to 76 samples, half as many emoji: both drawing styles
+# share a text), so a few answers move these numbers: a value below zero means a few samples
+# came out right only without the picture.
 
 # %% tags=["solution"]
 # Exercise 2: cross-attention with 4 heads
@@ -257,6 +262,8 @@ for i in examples[:2]:
     per_head = maps[i].mean(axis=1)[:, :len(words)]  # (heads, words)
     print(" ".join(words), "→ each head's most attended word:",
           [words[j] for j in per_head.argmax(axis=1)])
+# After these few epochs the four heads agree, each on the first word: more heads do not by
+# themselves look at different words.
 
 # %% tags=["solution"]
 # Exercise 3: fixed weights 0.9 (image) and 0.1 (text)
