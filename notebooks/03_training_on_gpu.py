@@ -150,13 +150,15 @@ print(pd.read_csv(run_dir / "history.csv")[["epoch", "loss", "val_loss"]].round(
 # %% [markdown]
 # The CSV log holds all the epochs, those before the interruption and after (Keras counts
 # them from 0). The `backup` folder is gone from the list: `BackupAndRestore` deletes it when
-# `fit` ends normally, so it only outlives an interrupted run. To watch a run live, point TensorBoard at the `tensorboard` folder:
-# `tensorboard --logdir <run_dir>/tensorboard`.
+# `fit` ends normally, so it only outlives an interrupted run. To watch a run live, point
+# TensorBoard at the `tensorboard` folder: `tensorboard --logdir <run_dir>/tensorboard`.
 #
-# `training.standard_callbacks(run_dir)` returns this same list (with one more callback that
-# records the run's progress), and `training.fit_model(model, train, validation,
-# run_dir=...)` trains with it and reports the whole run, the epochs before a restart
-# included.
+# `training.standard_callbacks(run_dir)` returns a list like this one, with two differences
+# in its defaults: `EarlyStopping` waits 5 epochs (`patience=5`), and there is no
+# `TensorBoard` unless `tensorboard=True`. Besides `ModelCheckpoint`, `BackupAndRestore` and
+# `CSVLogger` it holds one more callback, which records the run's progress.
+# `training.fit_model(model, train, validation, run_dir=...)` trains with it and reports the
+# whole run, the epochs before a restart included.
 #
 # The checkpoint reloads as a complete model. We also set the global precision policy back to
 # float32: it is a global setting, so on a GPU (where `"auto"` chose mixed float16) every
@@ -175,9 +177,9 @@ print(f"best checkpoint, test accuracy {best.evaluate(test.x, test.y, verbose=0)
 # the LSTM's answer right, but it still computes all 92 steps of every sample. Batching
 # samples of similar length together and cutting each batch to its own longest sample
 # (`to_tf_dataset(..., bucketing=True)`: shuffle, sort into length buckets, batch, shuffle the
-# batches) does far less work for the same result. `fit_model` and `compare` do this by
-# default for NumPy inputs (`bucketing=False` turns it off). The model's sequence input needs
-# a `None` length: `sequence_lstm(input_shape=(None, 13))`, `text_bigru(sequence_length=None)`.
+# batches) does far less work. `fit_model` and `compare` do this by default for NumPy inputs
+# (`bucketing=False` turns it off). The model's sequence input needs a `None` length:
+# `sequence_lstm(input_shape=(None, 13))`, `text_bigru(sequence_length=None)`.
 
 # %%
 audio_only = train.select("audio")
@@ -208,11 +210,12 @@ print(f"audio-only LSTM, {len(audio_only)} samples: padded {times['padded']:.2f}
       f"bucketed {times['bucketed']:.2f} s ({times['padded'] / times['bucketed']:.1f}x faster)")
 
 # %% [markdown]
-# Predictions do not depend on the batch a sample lands in (the masks see to it; mmkeras's
-# test suite checks it for recurrent, early and cross-attention models), so the results are
-# the same up to the order of the training batches. For small models
-# `build_model(..., steps_per_execution=4)` saves a little more: Keras runs 4 batches per call
-# of the compiled step.
+# A trained model's predictions do not depend on the batch a sample lands in (the masks see
+# to it; mmkeras's test suite checks it for recurrent, early and cross-attention models).
+# Training is another matter: bucketing changes which samples share a batch, not only the
+# order of the batches, so the gradient steps differ and so does the trained model. For small
+# models `build_model(..., steps_per_execution=4)` saves a little more: Keras runs 4 batches
+# per call of the compiled step.
 #
 # ## More than one machine
 #
@@ -223,8 +226,8 @@ print(f"audio-only LSTM, {len(audio_only)} samples: padded {times['padded']:.2f}
 # ## Summary
 #
 # - On this CPU, `set_mixed_precision("auto")` kept float32 and `distribution_strategy("auto")`
-#   the default one-device strategy; with GPUs the same two calls switch to mixed float16 and
-#   a `MirroredStrategy`.
+#   the default one-device strategy; with a GPU the first switches to mixed float16, and with
+#   several GPUs the second to a `MirroredStrategy`.
 # - Five Keras callbacks make a long run safe; after the simulated interruption at epoch 2,
 #   `fit` with the same `BackupAndRestore` folder went on at epoch 3, and the CSV log holds
 #   the epochs of both calls.
@@ -271,7 +274,8 @@ run = fresh.fit(train_data, validation_data=validation_data, epochs=EPOCHS, verb
                 callbacks=[keras.callbacks.EarlyStopping(patience=3, restore_best_weights=True),
                            keras.callbacks.BackupAndRestore(fresh_dir / "backup")])
 print(f"ran {len(run.epoch)} of {EPOCHS} epochs")
-# Early stopping ends the run only after 3 epochs without a lower validation loss.
+# Early stopping ends the run only after 3 epochs without a lower validation loss. Here the
+# run reached the cap of `EPOCHS` (8 on this CPU), so early stopping did not shorten it.
 
 # %% tags=["solution"]
 # Exercise 3: plot history.csv
