@@ -27,7 +27,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 SMOKE = os.environ.get("MMKERAS_SMOKE") == "1"
 EPOCHS = 1 if SMOKE else 10        # training epochs
 TRAIN_LIMIT = 300 if SMOKE else None  # training rows (None: all 3,048)
-MAX_FRAMES = 150                   # audio frames: TFLite needs a fixed length
+MAX_FRAMES = 150                   # audio frames per clip (zero-padded or cut); the model
+                                   # and its TFLite file take this fixed length
 
 # %%
 import tempfile
@@ -57,6 +58,11 @@ print(data)
 # gated fusion of notebook 5) before the classification head. All three encoders are
 # convolutional: they convert to TFLite's builtin ops as they are. (Recurrent encoders
 # convert too, unrolled to a fixed length, at a cost in file size: notebook 9 and exercise 3.)
+#
+# The dataset above reports the audio as `(None, 13)`, clips of any number of 13-MFCC frames,
+# but its arrays are zero-padded (or cut) to `max_frames=MAX_FRAMES`, 150 frames. The audio
+# encoder is built with `input_shape=(MAX_FRAMES, 13)`, so the model, and the TFLite file
+# converted from it below, take exactly 150 frames.
 
 # %%
 def three_modal(fusion, name="emoji_three_modal"):
@@ -108,8 +114,8 @@ print(f"{path.name}: {path.stat().st_size / 1e3:,.0f} KB, "
 
 # %% [markdown]
 # The file is larger than the weights. A `.keras` file is a zip archive: the model's
-# configuration (`config.json`, a few KB) and its variables (`model.weights.h5`), each value
-# stored in 4 bytes (float32). Opening the archive shows what the variables are:
+# configuration (`config.json`, about 30 KB) and its variables (`model.weights.h5`), each
+# value stored in 4 bytes (float32). Opening the archive shows what the variables are:
 
 # %%
 import zipfile
@@ -213,8 +219,9 @@ print(f"sample 0: TFLite predicts {data.class_names[probabilities.argmax()]!r} "
       f"{data.class_names[model.predict({k: v[:1] for k, v in test.x.items()}, verbose=0).argmax()]!r}")
 
 # %% [markdown]
-# `deploy.TFLiteClassifier` wraps this loop (it also pads or cuts sequences to the converted
-# length) so that the converted models can be compared with Keras on the whole test split:
+# `deploy.TFLiteClassifier` does the same through the interpreter's signature runner, which
+# takes inputs by name (it also pads or cuts sequences to the converted length), so that the
+# converted models can be compared with Keras on the whole test split:
 # file size, the time to classify one sample, test accuracy, and how often the TFLite model
 # predicts the same class as the Keras model.
 
@@ -246,8 +253,9 @@ table
 #   the file is about a quarter of the float32 one.
 # - **Accuracy.** Rounding the weights to int8 changes the probabilities slightly; the column
 #   "same as Keras" is the share of test predictions it left unchanged.
-# - **Latency.** A Keras `predict` call on one sample costs far more than the interpreter's
-#   `invoke`, which is why TFLite is used for one-sample serving. Smaller weights do not make
+# - **Latency.** Keras's `predict_on_batch` on one sample (what `training.predict_latency`
+#   times) costs far more than the interpreter run by `TFLiteClassifier` on one sample,
+#   which is why TFLite is used for one-sample serving. Smaller weights do not make
 #   a model faster on a desktop CPU: with dynamic-range quantisation the interpreter quantises
 #   the activations of each layer on the fly, and on this 2-core CPU the fast float kernels
 #   (XNNPACK) may well beat it. Measure on the device you deploy to. Notebook 9 adds float16
@@ -256,9 +264,10 @@ table
 # ## Summary
 #
 # A third modality is one more entry in the encoders dict; in this run the text carried most
-# of the accuracy and the synthetic speech added little. The model saves and loads in safe
-# mode with identical predictions; its `.keras` file is about three times its weights because
-# it keeps Adam's two moment tensors per weight. `model.export` and four lines of
+# of the accuracy, and the synthetic speech mattered about as much as the picture (each one's
+# absence cost about 0.06). The model saves and loads in safe mode with identical
+# predictions; its `.keras` file is about three times its weights because it keeps Adam's two
+# moment tensors per weight. `model.export` and two or three lines of
 # `tf.lite.TFLiteConverter` turn it into a TFLite file of about the weights' size, and
 # `Optimize.DEFAULT` into one about a quarter of that; the interpreter runs it with
 # `set_tensor` / `invoke` / `get_tensor`. The table above says, for this run, how much
@@ -268,8 +277,9 @@ table
 #
 # 1. Replace `"gated"` by `"cross_attention"`. Does the model still convert to TFLite, and
 #    does the converted model agree with Keras?
-# 2. Drop the text modality (image and audio only). How much of the accuracy does the
-#    synthetic speech recover?
+# 2. Drop the text modality and train an image + audio model. How close does it come to the
+#    three-modality model, and to that model with its text missing (its accuracy minus the
+#    "text" contribution above)?
 # 3. Use `encoders.sequence_lstm` for the audio. What does `deploy.deployment_path(model)`
 #    say, and how much larger is the float32 TFLite file from `deploy.convert(model)` than the
 #    convolutional model's?
@@ -306,8 +316,9 @@ print(f"image + audio: {without_text:.3f}; image + text + audio: "
       f"{np.mean(keras_classes == test.y):.3f}")
 # Compare with the three-modality model with its text missing (the "text" contribution
 # above: accuracy minus what it lost): that model leaned on the text and never learned to do
-# without it, while a model trained without text learns to use the speech, which says the
-# emoji's short name.
+# without it, while a model trained without text must learn from the picture and the speech,
+# which says the emoji's short name. How its accuracy splits between the two would take an
+# image-only model as well.
 
 # %% tags=["solution"]
 # Exercise 3: an LSTM audio encoder is unrolled to MAX_FRAMES steps for TFLite.
