@@ -35,9 +35,10 @@ def fit_model(model, train, validation=None, epochs=10, batch_size=64, run_dir=N
         bucketing: For NumPy inputs: train on length-bucketed batches
             (`mmkeras.datasets.to_tf_dataset(..., bucketing=...)`), for every
             variable-length modality (token ids, frames) whose model input has
-            a `None` steps axis; validation batches are sorted by length. The
-            results do not depend on it (masks), the time does. `True`: padded
-            the way that is fastest for the model
+            a `None` steps axis; validation batches are sorted by length. A
+            model's outputs do not depend on the padding (masks); training
+            does change a little, as samples of similar length share a batch.
+            `True`: padded the way that is fastest for the model
             (`mmkeras.datasets.bucketing.best_padding`): up to fixed
             boundaries when its step is compiled per shape (JAX), to each
             batch's longest sample otherwise (TensorFlow, torch). `"longest"`
