@@ -140,6 +140,26 @@ def test_trunk_matcher_starts_from_the_dual_encoders_towers():
             assert not {id(v) for v in copied.weights} & {id(v) for v in dual.weights}
 
 
+def test_the_towers_of_a_frozen_dual_encoder_train_in_the_matcher_when_asked():
+    """A dual encoder frozen by the caller (to use its towers as fixed features) still gives
+    a matcher whose tower copies train with `trainable=True` and `set_towers_trainable`."""
+    dual = dual_encoder()
+    unfrozen = build_matcher_from_dual_encoder(dual, head="features", trainable=True)
+    expected = {m: len(unfrozen.get_layer(f"{m}_tower").trainable_weights) for m in ("image",
+                                                                                    "text")}
+    for modality in ("image", "text"):
+        embedding_model(dual, modality).trainable = False  # the dual encoder's own layers
+    matcher = build_matcher_from_dual_encoder(dual, head="features", trainable=True)
+    frozen = build_matcher_from_dual_encoder(dual, head="features", trainable=False)
+    set_towers_trainable(frozen, True)
+    for model in (matcher, frozen):
+        for modality in ("image", "text"):
+            tower = model.get_layer(f"{modality}_tower")
+            assert len(tower.trainable_weights) == expected[modality] > 0, modality
+            assert all(layer.trainable for layer in tower.layers)
+    assert not embedding_model(dual, "image").trainable_weights  # the dual encoder: as it was
+
+
 def test_training_the_trunk_matcher_leaves_the_dual_encoder_unchanged():
     dual = dual_encoder()
     before = {m: tower_weights(dual, m) for m in ("image", "text")}

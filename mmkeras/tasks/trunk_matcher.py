@@ -126,7 +126,7 @@ def build_matcher_from_dual_encoder(dual_encoder, head="product", trainable=Fals
         inputs[modality] = keras.Input(shape=tuple(spec.shape[1:]), dtype=spec.dtype,
                                        name=modality)
         tower = copy_tower(dual_encoder, modality)
-        tower.trainable = trainable
+        set_trainable_throughout(tower, trainable)
         feature, embedding = tower(inputs[modality])
         if head == "features":
             features.append(layers.LayerNormalization(name=f"{modality}_feature_norm")(feature))
@@ -177,6 +177,19 @@ def set_towers_trainable(matcher, trainable=True):
     if not towers:
         raise ValueError("Expected a matcher from build_matcher_from_dual_encoder (with "
                          f"'<modality>_tower' layers). Received: {matcher.name!r}")
+    trainable = validation.check_bool("trainable", trainable)
     for tower in towers:
-        tower.trainable = validation.check_bool("trainable", trainable)
+        set_trainable_throughout(tower, trainable)
     return towers
+
+
+def set_trainable_throughout(model, trainable):
+    """Sets `trainable` on `model` and on every layer inside it, whatever their flags were.
+
+    `model.trainable = True` alone does nothing to a model already marked trainable that
+    holds frozen layers (a copy of a frozen dual encoder's tower): on the TensorFlow backend a
+    layer is an `AutoTrackable`, whose `__setattr__` skips assigning the object an attribute
+    already holds, so Keras' setter, which passes the flag on to the layers, never runs.
+    """
+    model.trainable = not trainable
+    model.trainable = trainable
