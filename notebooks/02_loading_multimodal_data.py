@@ -9,8 +9,8 @@
 # **Prerequisites:** Python and NumPy (arrays, shapes, dtypes); notebook 1 (what the model's
 # image and text inputs look like). No Keras training here.
 #
-# **Time:** about 15 s (13 s) at full size on a 2-core CPU (no GPU); `MMKERAS_SMOKE=1` about
-# 15 s. Offline throughout.
+# **Time:** about 15 s (13 s) at full size on a 2-core CPU (no GPU); `MMKERAS_SMOKE=1`
+# times the pipelines over 1 epoch instead of 5. Offline throughout.
 
 # %%
 import os
@@ -67,7 +67,10 @@ for ax, picture, style in zip(axes, pictures, raw["style"]):
 
 # %% [markdown]
 # Augmentation is a Keras model of random layers, active only in training, so it can run
-# inside `tf.data` or inside the model:
+# inside `tf.data` or inside the model. A rotation, zoom or shift brings in pixels from
+# outside the picture, and `image.augmentation` fills them with `fill_value`, 0.0 (black)
+# by default: hence the black wedges at the edges of the variants below. For pictures on a
+# white background like these emoji, pass `fill_value=1.0` to fill them with white.
 
 # %%
 augment = image.augmentation(rotation=0.1, zoom=0.1, translation=0.1, seed=0)
@@ -149,6 +152,19 @@ for ax, (name, values) in zip(axes[1:], features.items()):
 fig.tight_layout()
 
 # %% [markdown]
+# The two log-mel panels look alike, and so do the two MFCC panels, although their numbers
+# differ. `imshow` spreads each panel's colours from its own smallest to its largest value,
+# and there is no colour bar, so one colour stands for different numbers in different
+# panels: librosa's log-mel is in decibels (10·log10 of the mel power), tf.signal's is a
+# natural log (ln of the mel power + 10⁻⁶), and each MFCC is a DCT of its log-mel.
+#
+# The word ends at about 0.34 s; the rest of the 0.512 s clip (4,096 samples at 8 kHz) is
+# silent. From frame 34 (tf.signal) or 35 (librosa) on, the log-mel panels show one flat
+# dark block, the lowest value each log gives (librosa's stops 80 dB below the loudest
+# value, tf.signal's cannot go below ln 10⁻⁶ ≈ −13.8), and the MFCC panels turn flat.
+# librosa's block starts one frame later because it centres its frames: its frame t is
+# centred on sample 80·t, tf.signal's on sample 80·t + 100.
+#
 # The `tf.signal` chain is four steps: a short-time Fourier transform (25 ms frames every
 # 10 ms), the power of each frequency, a matrix that sums frequencies into mel bands, and a
 # log. Written out, it gives the same numbers as `audio.logmel_tf`:
@@ -178,12 +194,13 @@ for name in sorted(datasets.DATASETS):
 #
 # ## Your own files: `from_dataframe`
 #
-# A table of paths, texts and labels becomes the same `MultimodalDataset` as the embedded data:
-# seeded stratified splits, a vocabulary built on the training rows, ids that name each file,
-# and a preprocessor for new files. The files are decoded in parallel, in order. Bad rows are
-# never dropped silently: they raise an error naming the row, or with `on_error="skip"` are
-# listed. An empty caption is a missing modality (zeros, flagged in `split.missing`).
-# Notebook 8 takes such a folder all the way to a comparison and predictions.
+# A table of paths, texts and labels becomes the same `MultimodalDataset` as the embedded
+# data: seeded stratified splits, a vocabulary built on the training rows, ids that name
+# each file, and a preprocessor for new files. The files are decoded in parallel, in order.
+# Bad rows are never dropped silently: they raise an error naming the row, or with
+# `on_error="skip"` are listed. An empty caption is a missing modality (zeros, flagged in
+# `split.missing`). Notebook 8 takes such a folder all the way to a comparison and
+# predictions.
 
 # %%
 rows = []
@@ -242,8 +259,9 @@ for name, pipeline in [("by hand", by_hand), ("to_tf_dataset", packaged)]:
     print(f"{name}: {samples_per_second(pipeline, PIPELINE_EPOCHS):,.0f} samples/s")
 
 # %% [markdown]
-# Hundreds of thousands of samples per second is far more than a small model trains on (notebook 3
-# measures training speed), so with data this small the pipeline is never the bottleneck.
+# Hundreds of thousands of samples per second is far more than a small model trains on
+# (notebook 3 measures training speed), so with data this small the pipeline is never the
+# bottleneck.
 
 # %% [markdown]
 # ## TensorFlow Datasets, for readers who are online
@@ -296,15 +314,19 @@ every = Counter(w for n in names for w in text.tokenize(n))
 kept = Counter(w for n in names for w in text.tokenize(n, stop_words=stop))
 print("most frequent:", [w for w, _ in every.most_common(12)])
 print("removed among them:", [w for w, _ in every.most_common(40) if w not in kept][:10])
-# Function words ("with", "of", "and") are frequent and carry little meaning for a category.
+# Function words ("with", "and", "in", "of") are frequent and carry little meaning for a
+# category. "no" is another matter: the list turns "NO ENTRY" into ["entry"] and "FACE WITH
+# NO GOOD GESTURE" into ["face", "good", "gesture"], the opposite of what they mean. Check
+# what a stop-word list removes from your texts before you use it.
 
 # %% tags=["solution"]
 # Exercise 2: 20 MFCCs and the frame counts
 by_librosa = audio.mfcc_librosa(wave, rate, n_mfcc=20)
 by_tf = np.asarray(audio.mfcc_tf(wave, rate, n_mfcc=20))
 print(f"{len(wave)} samples: librosa {by_librosa.shape}, tf.signal {by_tf.shape}")
-# n_mfcc changes the width, not the frame count. librosa centres its frames (it pads half a
-# window at both ends), so it has 1 + samples // 80 frames; tf.signal starts at sample 0 and
+# n_mfcc changes the width, not the frame count. librosa centres its frames: it pads
+# n_fft // 2 = 128 samples at both ends (half its 256-sample FFT frame, not half the
+# 200-sample window), so it has 1 + samples // 80 frames; tf.signal starts at sample 0 and
 # keeps only whole frames, 1 + (samples - 200) // 80.
 
 # %% tags=["solution"]

@@ -2,11 +2,11 @@
 normalisation, padding, and augmentation.
 
 librosa and tf.signal give different numbers for "the same" features, and
-neither is wrong: librosa centres frames (pads half a window at both ends,
-so a 1 s clip at 8 kHz with hop 80 has 101 frames, tf.signal 98), uses
-Slaney-style mel filters and a decibel scale (10·log10), and its MFCC is an
-orthonormal DCT of dB values; tf.signal uses HTK mel filters and the natural
-log. Pick one and use it for training and inference alike.
+neither is wrong: librosa centres frames (pads half an FFT frame, n_fft // 2
+samples, at both ends, so a 1 s clip at 8 kHz with hop 80 has 101 frames,
+tf.signal 98), uses Slaney-style mel filters and a decibel scale (10·log10),
+and its MFCC is an orthonormal DCT of dB values; tf.signal uses HTK mel
+filters and the natural log. Pick one and use it for training and inference alike.
 """
 
 import numpy as np
