@@ -9,7 +9,7 @@
 # **Prerequisites:** Python and NumPy (arrays, shapes, dtypes); notebook 1 (what the model's
 # image and text inputs look like). No Keras training here.
 #
-# **Time:** about 15 s (13 s) at full size on a 2-core CPU (no GPU); `MMKERAS_SMOKE=1`
+# **Time:** about 20 s (21 s) at full size on a 2-core CPU (no GPU); `MMKERAS_SMOKE=1`
 # times the pipelines over 1 epoch instead of 5. Offline throughout.
 
 # %%
@@ -68,12 +68,12 @@ for ax, picture, style in zip(axes, pictures, raw["style"]):
 # %% [markdown]
 # Augmentation is a Keras model of random layers, active only in training, so it can run
 # inside `tf.data` or inside the model. A rotation, zoom or shift brings in pixels from
-# outside the picture, and `image.augmentation` fills them with `fill_value`, 0.0 (black)
-# by default: hence the black wedges at the edges of the variants below. For pictures on a
-# white background like these emoji, pass `fill_value=1.0` to fill them with white.
+# outside the picture, and `image.augmentation` fills them with `fill_value`: 0.0 (black)
+# by default, which would leave black wedges at the edges of these pictures on a white
+# background; `fill_value=1.0` fills them with white.
 
 # %%
-augment = image.augmentation(rotation=0.1, zoom=0.1, translation=0.1, seed=0)
+augment = image.augmentation(rotation=0.1, zoom=0.1, translation=0.1, fill_value=1.0, seed=0)
 variants = augment(np.repeat(pictures[:1], 4, axis=0), training=True)
 fig, axes = plt.subplots(1, 4, figsize=(6, 1.7))
 for ax, v in zip(axes, np.asarray(variants)):
@@ -259,7 +259,7 @@ for name, pipeline in [("by hand", by_hand), ("to_tf_dataset", packaged)]:
     print(f"{name}: {samples_per_second(pipeline, PIPELINE_EPOCHS):,.0f} samples/s")
 
 # %% [markdown]
-# Hundreds of thousands of samples per second is far more than a small model trains on
+# Tens of thousands of samples per second and more is far more than a small model trains on
 # (notebook 3 measures training speed), so with data this small the pipeline is never the
 # bottleneck.
 
