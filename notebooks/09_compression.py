@@ -11,9 +11,9 @@
 # **Prerequisites:** notebook 7 (SavedModel export, the TFLite converter and interpreter);
 # notebook 5 (the fusions); softmax and cross-entropy.
 #
-# **Time:** about 3 min 30 s (209 s) at full size on a 2-core CPU, no GPU, nothing else
-# running; `MMKERAS_SMOKE=1` about a third of that (two of the four quantisations and one
-# student; it still converts three unrolled LSTM models).
+# **Time:** about 7 min (419 s) at full size on a 2-core CPU, no GPU, nothing else running;
+# `MMKERAS_SMOKE=1` about a minute (two of the four quantisations and one student; it still
+# converts three unrolled LSTM models).
 #
 # mmkeras starts from five Chinese articles on multimodal models (see
 # [the articles](https://mmkeras.github.io/mmkeras/articles/)); they set quantisation, pruning
@@ -126,8 +126,8 @@ print(f"trained in {time.perf_counter() - start:.0f} s; test accuracy "
 
 # %%
 print("recurrent layers:", deploy.recurrent_layers(teacher), "→", deploy.deployment_path(teacher))
-# int8 calibrates on the first 100 of these only (`deploy.convert`'s num_calibration=100).
-calibration = {k: v[:20 if SMOKE else 200] for k, v in train.x.items()}  # never test samples
+# int8 calibrates on these: `deploy.convert` uses up to 100 (its num_calibration).
+calibration = {k: v[:20 if SMOKE else 100] for k, v in train.x.items()}  # never test samples
 # Keras: the median of 20 one-sample `predict_on_batch` calls (`predict_latency`'s default).
 rows = [{"variant": "Keras float32 (weights)", "KB": weights_kb(teacher),
          "latency ms": 1000 * training.predict_latency(teacher, test.x),
@@ -149,12 +149,12 @@ sizes
 
 # %% [markdown]
 # "agreement" is the share of test samples on which the converted model predicts the same
-# class as Keras. Dynamic-range disagrees on one test sample of 300 (0.997), and there it is
-# right where Keras is wrong: hence its 0.810 against Keras' 0.807 (0.003 = 1/300), one
-# sample, not evidence that quantising helps. Keras is the slowest per sample: the TFLite
-# float32 file runs the same model in 0.588 ms, so most of Keras' 3.864 ms is the fixed cost
-# of each `predict_on_batch` call (Keras' and TensorFlow's work around the arithmetic), which
-# one sample cannot spread. Read the sizes with the export path in mind:
+# class as Keras. The float32, dynamic-range and float16 files agree with Keras on all 300
+# test samples (1.000), so they keep its 0.783; full-integer int8 disagrees on 47 of them
+# (0.843) and falls to 0.747. Keras is the slowest per sample: the TFLite float32 file runs
+# the same model in 1.684 ms, so most of Keras' 8.215 ms is the fixed cost of each
+# `predict_on_batch` call (Keras' and TensorFlow's work around the arithmetic), which one
+# sample cannot spread. Read the sizes with the export path in mind:
 #
 # - The float32 file is much larger than the weights: the unrolled graph repeats the LSTM
 #   cell's operations once per step (92 times), and those operations and their intermediate
@@ -206,9 +206,10 @@ def gzip_weights_kb(model):
     return len(gzip.compress(raw, compresslevel=9)) / 1000
 
 
-# To run this cell again after the distillation below, set `teacher.trainable = True` first:
-# the Distiller freezes the teacher, a clone of it stays frozen, and `MagnitudePruning`
-# refuses a model with no trainable weights to prune.
+# The Distiller below freezes the teacher, and a clone of a frozen model stays frozen, which
+# `MagnitudePruning` refuses (no trainable weights to prune): unfrozen here, this cell can be
+# run again after the distillation.
+teacher.trainable = True
 pruned = keras.models.clone_model(teacher)
 pruned.set_weights(teacher.get_weights())
 pruned.compile(optimizer=keras.optimizers.Adam(5e-4), loss="sparse_categorical_crossentropy",
@@ -319,10 +320,10 @@ students
 # study's two seeds on this dataset (`results/compression/compression.md`), distillation
 # did not clearly help the image+audio student (0.738 ± 0.022 against 0.730 ± 0.003 from the
 # labels alone, within the spread) and *hurt* the audio-only one (0.430 ± 0.030 against
-# 0.477 ± 0.000); on the `emoji` data it hurt both students, by 0.06 and 0.12. An audio-only student learns to imitate a
-# teacher whose answers rest largely on the image, which it cannot see. (The students are
-# narrow: the audio-only one has under 6,000 parameters, which is why it stays below the
-# audio-only models of notebooks 4 and 5.)
+# 0.477 ± 0.000); on the `emoji` data it hurt both students, by 0.06 and 0.12. An audio-only
+# student learns to imitate a teacher whose answers rest largely on the image, which it
+# cannot see. (The students are narrow: the audio-only one has under 6,000 parameters, which
+# is why it stays below the audio-only models of notebooks 4 and 5.)
 #
 # ## Summary
 #
