@@ -85,7 +85,7 @@ def header_cells(py_path, url):
     requirement = f"mmkeras[{extra}]" if extra else "mmkeras"
     install = nbformat.v4.new_code_cell(
         "# In a hosted notebook (Colab, Kaggle, a JupyterHub) mmkeras is not installed yet: this\n"
-        f"# installs it{' with ' + extra.capitalize() if extra else ''} from its repository. "
+        f"# installs it{f' with its {extra} extra' if extra else ''} from its repository. "
         "Where it is installed, it does nothing.\n"
         "import importlib.util\n"
         "import subprocess\n"
