@@ -192,10 +192,10 @@ class SmokeKernel:
     settings: a library setting one notebook changes (02 quiets absl's log) holds for the next.
     Those modules are frozen out of the garbage collector's sight (`gc.freeze()`, as
     conftest.py does for the tests): each collection (`%reset`, `clear_session`) otherwise walks
-    every object TensorFlow and the notebooks before made, and took 4 to 5 s before each
-    notebook late in the row. The 13 notebooks' cells ran in 246 s against 294 s (one run each,
-    alone on the 2-core CPU). A notebook that fails may leave the kernel dead or half-way: the
-    next one gets a new kernel.
+    every object TensorFlow and the notebooks before made, up to 4 to 5 s before each notebook
+    late in the row. The 13 notebooks' cells ran in 247 s against 278 s without it
+    (`benchmarks/notebook_smoke.py`, one run each, alone on the 2-core CPU). A notebook that
+    fails may leave the kernel dead or half-way: the next one gets a new kernel.
     """
 
     def __init__(self, folder):
