@@ -11,8 +11,8 @@
 # missing modalities) and notebook 5 (`compare` and its table). Notebook 4 shows the models
 # `compare` trains, built by hand.
 #
-# **Time:** about 1 min 40 s (97 s) at full size on a 2-core CPU, no GPU, shared with other
-# jobs; `MMKERAS_SMOKE=1` takes less (it writes 12 pictures per category instead of 60 and
+# **Time:** about 1 min 25 s (85 s) at full size on a 2-core CPU, no GPU, alone on it;
+# `MMKERAS_SMOKE=1` takes less (it writes 12 pictures per category instead of 60 and
 # compares one fusion).
 # Offline throughout.
 
@@ -264,8 +264,9 @@ print(f"rows used: {skipped.report['used']} of {skipped.report['rows']}")
 training.seed_everything(0)
 text_model = mmkeras.build_model({"text": mmkeras.encoders.standard_encoders(skipped)["text"]},
                                  fusion="concat", num_classes=skipped.num_classes)
+# Early stopping with compare's patience (4 above), so the two text models differ by their rows.
 training.fit_model(text_model, skipped.train.select(["text"]), skipped.validation.select(["text"]),
-                   epochs=EPOCHS, seed=0, checkpoint=False)
+                   epochs=EPOCHS, patience=4, seed=0, checkpoint=False)
 _, accuracy = text_model.evaluate(skipped.test.select(["text"]).x, skipped.test.y, verbose=0)
 kept = summary.set_index("model").loc["text only", "test_accuracy_mean"]
 print(f"text only: {accuracy:.3f} without the blank rows, {kept:.3f} with them")
