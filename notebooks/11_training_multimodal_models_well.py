@@ -11,7 +11,7 @@
 # **Prerequisites:** notebook 4 (fusion levels, `build_model`) and notebook 5 (`compare`,
 # modality dropout, robustness to a missing modality); Keras `fit` with callbacks.
 #
-# **Time:** about 3 min 40 s (222 s) at full size on a 2-core CPU, no GPU (`av_digits`, at
+# **Time:** about 3 min 25 s (206 s) at full size on a 2-core CPU, no GPU (`av_digits`, at
 # most 8 epochs per model, early stopping patience 2, one seed); `MMKERAS_SMOKE=1` about
 # 80 s. The three-seed study of the same remedies on both datasets, trained longer (at most
 # 10 epochs, patience 4), is quoted at the end.
@@ -57,7 +57,17 @@ def report(model, name):
     return row
 
 
-rows = []
+rows = {}  # model name → its row: a cell run again replaces its model's row, it adds none
+
+
+def add(row):
+    """Keeps `row` in `rows`, in place of an older row of the same model."""
+    rows[row["model"]] = row
+
+
+def table(*names):
+    """The rows of these models, in this order (all rows if none is named)."""
+    return pd.DataFrame([rows[name] for name in names or rows])
 
 # %% [markdown]
 # ## The failure: a fused model leans on one modality
@@ -78,30 +88,29 @@ pretrained = standard_encoders(data)
 unimodal = pretrain_encoders(pretrained, train, data.validation, data.num_classes,
                              epochs=EPOCHS, patience=2, batch_size=128, seed=SEED)
 for m, model in unimodal.items():
-    rows.append(report(model, f"{m} only"))
+    add(report(model, f"{m} only"))
 
 seed_everything(SEED)
 plain = mmkeras.build_model(standard_encoders(data), "concat", num_classes=10, dropout=0.2)
 fit_model(plain, train, data.validation, **fit)
-rows.append(report(plain, "concat (plain)"))
-pd.DataFrame(rows).round(3)
+add(report(plain, "concat (plain)"))
+table().round(3)
 
 # %% [markdown]
 # Read the last row against the first two (their NaN cells are tests that do not apply: a
 # model of one modality has no other to fall back on). With the image blanked, the fused model
 # has only the audio left, and the fair reference is the audio-only model; with the audio
-# blanked, the image-only model. The *gap* is the difference: below zero, the fused model answers worse
-# from a modality than that modality's own model does.
+# blanked, the image-only model. The *gap* is the difference: below zero, the fused model
+# answers worse from a modality than that modality's own model does.
 
 # %%
 def gaps(row):
     """Missing-modality accuracy minus the remaining modality's own model."""
-    alone = {r["model"]: r["accuracy"] for r in rows}
-    return {m: row[f"missing {m}"] - alone[f"{other} only"]
+    return {m: row[f"missing {m}"] - rows[f"{other} only"]["accuracy"]
             for m, other in (("image", "audio"), ("audio", "image"))}
 
 
-plain_gaps = gaps(rows[-1])
+plain_gaps = gaps(rows["concat (plain)"])
 worst = min(plain_gaps, key=plain_gaps.get)
 print(f"gap with the image missing: {plain_gaps['image']:+.3f}; "
       f"with the audio missing: {plain_gaps['audio']:+.3f}")
@@ -131,8 +140,8 @@ seed_everything(SEED)
 dropped = mmkeras.build_model(standard_encoders(data), "concat", num_classes=10, dropout=0.2,
                               modality_dropout=0.3)
 fit_model(dropped, train, data.validation, **fit)
-rows.append(report(dropped, "concat + modality dropout"))
-pd.DataFrame(rows).round(3).tail(2)
+add(report(dropped, "concat + modality dropout"))
+table("concat (plain)", "concat + modality dropout").round(3)
 
 # %% [markdown]
 # ## Remedy 2: auxiliary unimodal heads
@@ -162,7 +171,7 @@ auxiliary = build_multitask_model(standard_encoders(data), {"digit": 10}, "conca
                                   auxiliary_heads=True, dropout=0.2)
 print("outputs:", sorted(auxiliary.output))
 fit_heads(auxiliary)
-rows.append(report(single_output(auxiliary, "digit"), "concat + auxiliary heads"))
+add(report(single_output(auxiliary, "digit"), "concat + auxiliary heads"))
 heads = {m: round(accuracy(single_output(auxiliary, f"{m}_aux"), test.x, test.y), 3)
          for m in data.modalities}
 print("each auxiliary head alone:", heads)
@@ -206,8 +215,8 @@ probe = build_multitask_model(standard_encoders(data), {"digit": 10}, "concat",
 balanced = OGMGE(probe.input, probe.output, alpha=0.5, seed=SEED)
 mmkeras.tasks.multitask.compile_multitask(balanced)
 fit_heads(balanced)
-rows.append(report(single_output(balanced, "digit"), "concat + OGM-GE"))
-pd.DataFrame(rows).round(3).tail(3)
+add(report(single_output(balanced, "digit"), "concat + OGM-GE"))
+table("concat + modality dropout", "concat + auxiliary heads", "concat + OGM-GE").round(3)
 
 # %% [markdown]
 # ## Remedy 4: pretrain, then fuse
@@ -227,7 +236,7 @@ print("frozen:", frozen, "| trainable weights left:",
       f"{sum(int(np.prod(w.shape)) for w in fused.trainable_weights):,} of "
       f"{fused.count_params():,}")
 fit_model(fused, train, data.validation, **fit)
-rows.append(report(fused, "concat, pretrained encoders frozen"))
+add(report(fused, "concat, pretrained encoders frozen"))
 
 # %% [markdown]
 # ## Remedies 1 + 4: frozen pretrained encoders, a head trained with modalities dropped
@@ -244,9 +253,8 @@ set_encoders_trainable(fused_dropped, False)
 fused_dropped.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
                       metrics=["accuracy"])
 fit_model(fused_dropped, train, data.validation, **fit)
-rows.append(report(fused_dropped, "concat, pretrained frozen + modality dropout"))
-table = pd.DataFrame(rows)
-fused_rows = table[table["model"].str.startswith("concat")].copy()
+add(report(fused_dropped, "concat, pretrained frozen + modality dropout"))
+fused_rows = table(*(name for name in rows if name.startswith("concat")))
 fused_rows["worst gap"] = [min(gaps(r).values()) for _, r in fused_rows.iterrows()]
 fused_rows.round(3)
 
@@ -431,7 +439,8 @@ print({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()},
 # Warning: these encoders are the `pretrained` objects, shared with unimodal["image"],
 # unimodal["audio"] and fused (pretrain_encoders trained them in place). Unfreezing and
 # fine-tuning them here changes those models too: a cell above re-run after this one gives
-# other numbers (the rows already in `rows` keep theirs). Re-run from the top to undo it.
+# other numbers (the rows already in `rows` keep theirs until their cells run again). Re-run
+# from the top to undo it.
 set_encoders_trainable(fused_dropped, True)
 fused_dropped.compile(optimizer=keras.optimizers.Adam(1e-4),
                       loss="sparse_categorical_crossentropy", metrics=["accuracy"])
