@@ -5,7 +5,7 @@ notebooks with this one script:
 
     python scripts/execute_notebooks.py             # every notebook, full size
     python scripts/execute_notebooks.py 04 06       # the notebooks whose names hold 04 or 06
-    python scripts/execute_notebooks.py --smoke     # MMKERAS_SMOKE=1: times only, writes nothing
+    python scripts/execute_notebooks.py --smoke     # MMKERAS_SMOKE=1: its time only
     python scripts/execute_notebooks.py --sync 11   # text or smoke-only edit: keep outputs
     python scripts/execute_notebooks.py --without-solutions handout/   # students' copies
 
@@ -18,8 +18,11 @@ Each notebook is executed top to bottom by nbclient in a fresh temporary folder 
 stay out of the repository), its outputs are cleaned (machine paths, TensorFlow's log lines,
 progress-bar redraws) and it is written with its outputs to notebooks/NN_name.ipynb. The wall
 time of each full-size run is recorded, with the machine, in notebooks/execution_times.json;
-only the notebooks executed are updated there. `--note` adds what else shared the machine.
-`tests/test_notebooks.py` checks that each notebook's cells equal its source and carry outputs.
+only the notebooks executed are updated there. `--smoke` executes in smoke mode (with the
+solutions, in a new kernel, as a student runs it with `MMKERAS_SMOKE=1`), writes no notebook
+and records its time under the notebook's `"smoke"` entry. `--note` adds what else shared the
+machine. `tests/test_notebooks.py` checks that each notebook's cells equal its source and
+carry outputs.
 """
 
 import argparse
@@ -234,7 +237,10 @@ def sync(py_path, target):
     return notebook
 
 
-def record_times(times, note):
+def record_times(times, note, smoke=False):
+    """Records `{notebook: seconds}` in notebooks/execution_times.json: a full-size run's time
+    as the notebook's entry, a smoke run's (`smoke=True`) under its entry's `"smoke"`. Either
+    keeps the other."""
     import mmkeras  # noqa: F401  (imports TensorFlow with its C++ log lines silenced)
     from benchmarks._machine import machine_details
 
@@ -244,8 +250,12 @@ def record_times(times, note):
     machine = machine_details()
     day = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     for name, seconds in times.items():
-        entries[name] = {"seconds": round(seconds), "executed": day, "machine": machine,
-                         "note": note}
+        entry = {"seconds": round(seconds), "executed": day, "machine": machine, "note": note}
+        old = entries.get(name, {})
+        if smoke:
+            entries[name] = {**old, "smoke": entry}
+        else:
+            entries[name] = {**entry, **({"smoke": old["smoke"]} if "smoke" in old else {})}
     data["notebooks"] = dict(sorted(entries.items()))
     TIMES.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
@@ -268,7 +278,8 @@ def main(argv=None):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", help="parts of notebook names (default: all)")
     parser.add_argument("--smoke", action="store_true",
-                        help="execute with MMKERAS_SMOKE=1 and print times; writes nothing")
+                        help="execute with MMKERAS_SMOKE=1 and record its time (under "
+                             "\"smoke\"); writes no notebook")
     parser.add_argument("--sync", action="store_true",
                         help="re-render from the sources without executing; code cells whose "
                              "full-size code is unchanged (comments, layout and smoke-mode "
@@ -296,7 +307,7 @@ def main(argv=None):
         mode = "smoke" if args.smoke else "full size"
         if not args.smoke:
             nbformat.write(notebook, target)
-            record_times({src.stem: seconds}, args.note)
+        record_times({src.stem: seconds}, args.note, smoke=args.smoke)
         print(f"{src.stem}: {seconds:.0f} s ({mode})", flush=True)
     return 0
 

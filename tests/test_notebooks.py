@@ -283,3 +283,16 @@ def test_a_notebook_finds_nothing_of_the_one_before(smoke_kernel, tmp_path):
     names = ast.literal_eval(printed[1])
     assert "keras" in names and "leftover" not in names and "np" not in names
     assert printed[2] == "name 'leftover' is not defined"
+
+
+def test_a_smoke_time_is_recorded_beside_the_full_size_time(renderer, tmp_path, monkeypatch):
+    """`--smoke` records its time under the notebook's "smoke"; a full-size run after it
+    replaces the notebook's entry but keeps that, and a smoke run keeps the full-size time."""
+    monkeypatch.setattr(renderer, "TIMES", tmp_path / "times.json")
+    renderer.record_times({"01_x": 80.4}, "alone")
+    renderer.record_times({"01_x": 20.6}, "alone", smoke=True)
+    renderer.record_times({"01_x": 90.0}, "shared")
+    entry = json.loads((tmp_path / "times.json").read_text())["notebooks"]["01_x"]
+    assert (entry["seconds"], entry["note"]) == (90, "shared")
+    assert (entry["smoke"]["seconds"], entry["smoke"]["note"]) == (21, "alone")
+    assert "cores" in entry["smoke"]["machine"]
