@@ -11,7 +11,7 @@
 # cross-entropy.
 #
 # **Time:** about 3.5 min (207 s) at full size on a 2-core CPU with nothing else running,
-# no GPU; `MMKERAS_SMOKE=1` about 30 s.
+# no GPU; `MMKERAS_SMOKE=1` 25 s.
 #
 # mmkeras starts from five Chinese blog articles on multimodal models, numbered 000–004 (see
 # [the articles](https://mmkeras.github.io/mmkeras/articles/)); this lesson follows article

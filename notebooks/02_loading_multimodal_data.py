@@ -10,7 +10,7 @@
 # image and text inputs look like). No Keras training here.
 #
 # **Time:** about 20 s (21 s) at full size on a 2-core CPU (no GPU); `MMKERAS_SMOKE=1`
-# times the pipelines over 1 epoch instead of 5. Offline throughout.
+# (15 s) times the pipelines over 1 epoch instead of 5. Offline throughout.
 
 # %%
 import os

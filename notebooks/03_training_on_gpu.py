@@ -10,7 +10,7 @@
 # and what an epoch, a batch and a validation loss are.
 #
 # **Time:** about 2 min (125 s) at full size on a 2-core CPU with nothing else running, no
-# GPU; `MMKERAS_SMOKE=1` about 30 s. The outputs below come from that CPU: with a GPU the
+# GPU; `MMKERAS_SMOKE=1` 22 s. The outputs below come from that CPU: with a GPU the
 # same cells use a batch of 512, 30 epochs and mixed float16, and print what they ran on.
 
 # %%

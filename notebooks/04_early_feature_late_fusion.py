@@ -11,7 +11,7 @@
 # `av_digits` data); softmax and cross-entropy.
 #
 # **Time:** about 3.5 min (198 s) at full size on a 2-core CPU (no GPU) shared with other
-# jobs; `MMKERAS_SMOKE=1` about 70 s (300 training samples, one epoch, two fusions in the
+# jobs; `MMKERAS_SMOKE=1` 58 s (300 training samples, one epoch, two fusions in the
 # study). To keep it short, everything here trains on one seed (the committed study has
 # three).
 #

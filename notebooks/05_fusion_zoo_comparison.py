@@ -10,7 +10,7 @@
 # `compare`); NumPy broadcasting (`a[:, :, None] * b[:, None, :]`).
 #
 # **Time:** about 3 min 40 s (221 s) at full size on a 2-core CPU (no GPU) shared with other
-# jobs; `MMKERAS_SMOKE=1` (one fusion) about a minute. To keep it short this notebook
+# jobs; `MMKERAS_SMOKE=1` (one fusion) 63 s. To keep it short this notebook
 # trains 6 of the 14 fusions, on one seed and for 5 epochs; the committed three-seed study of
 # all 14 is quoted where conclusions are drawn.
 

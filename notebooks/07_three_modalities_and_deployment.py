@@ -10,7 +10,7 @@
 # encoders dict and a fusion) and notebook 5 (what the fusions are).
 #
 # **Time:** about 1 min 50 s (107 s) at full size on a 2-core CPU, no GPU, shared with other
-# jobs; `MMKERAS_SMOKE=1` about 1 min.
+# jobs; `MMKERAS_SMOKE=1` 41 s.
 #
 # mmkeras starts from five Chinese articles on multimodal models (see
 # [the articles](https://mmkeras.github.io/mmkeras/articles/)); one of them fuses text, an

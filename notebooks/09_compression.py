@@ -12,7 +12,7 @@
 # notebook 5 (the fusions); softmax and cross-entropy.
 #
 # **Time:** about 7 min (419 s) at full size on a 2-core CPU, no GPU, nothing else running;
-# `MMKERAS_SMOKE=1` about a minute (two of the four quantisations and one student; it still
+# `MMKERAS_SMOKE=1` 65 s (two of the four quantisations and one student; it still
 # converts three unrolled LSTM models).
 #
 # mmkeras starts from five Chinese articles on multimodal models (see

@@ -12,7 +12,7 @@
 # (encoders and `build_model`); notebook 6 helps for cross-attention (exercise 1).
 #
 # **Time:** about 17 min (1034 s) at full size, alone on a 2-core CPU, no GPU;
-# `MMKERAS_SMOKE=1` about 50 s (48 s).
+# `MMKERAS_SMOKE=1` 50 s.
 #
 # mmkeras starts from five Chinese articles on multimodal models (see
 # [the articles](https://mmkeras.github.io/mmkeras/articles/)); one of them describes a

@@ -12,8 +12,8 @@
 # modality dropout, robustness to a missing modality); Keras `fit` with callbacks.
 #
 # **Time:** about 3 min 25 s (206 s) at full size on a 2-core CPU, no GPU (`av_digits`, at
-# most 8 epochs per model, early stopping patience 2, one seed); `MMKERAS_SMOKE=1` about
-# 80 s. The three-seed study of the same remedies on both datasets, trained longer (at most
+# most 8 epochs per model, early stopping patience 2, one seed); `MMKERAS_SMOKE=1`
+# 63 s. The three-seed study of the same remedies on both datasets, trained longer (at most
 # 10 epochs, patience 4), is quoted at the end.
 
 # %%

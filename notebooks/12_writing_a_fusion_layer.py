@@ -11,7 +11,7 @@
 # notebook 4 (what the fusion levels feed a fusion layer) and notebook 5 (`compare`).
 #
 # **Time:** about 3 min (168 s) at full size, the four solutions included, on a 2-core CPU
-# with no GPU and nothing else running; `MMKERAS_SMOKE=1` about 1 min.
+# with no GPU and nothing else running; `MMKERAS_SMOKE=1` 53 s.
 #
 # Data: `av_digits` (degraded handwritten digits + noisy spoken digits).
 

@@ -12,7 +12,7 @@
 #
 # **Time:** about 3 min 40 s (217 s) at full size on a 2-core CPU with nothing else running,
 # no GPU (`av_digits`, 1,200 training samples, 3 epochs per model); `MMKERAS_SMOKE=1` (one
-# seed, one fusion and no baselines, one tuning trial) about 1 min (each study starts Ray's
+# seed, one fusion and no baselines, one tuning trial) 97 s (each study starts Ray's
 # workers, which import TensorFlow).
 
 # %%
