@@ -3,14 +3,15 @@
 #
 # **Goal:** check the device, turn on mixed precision and a distribution strategy where they
 # help, choose the batch size from the device, and write the Keras callbacks a long run needs
-# — early stopping, a checkpoint of the best model, resuming after an interruption, a CSV log,
-# TensorBoard. Then cut the padding out of sequence batches (bucketing) and measure the gain.
+# — early stopping, a checkpoint of the best model, resuming after an interruption, a CSV
+# log, TensorBoard. Then cut the padding out of sequence batches (bucketing) and measure the
+# gain.
 #
 # **Prerequisites:** notebook 2 (datasets and `tf.data` pipelines); Keras `compile` / `fit`
 # and what an epoch, a batch and a validation loss are.
 #
-# **Time:** about 2 min (125 s) at full size on a 2-core CPU with nothing else running, no
-# GPU; `MMKERAS_SMOKE=1` 22 s. The outputs below come from that CPU: with a GPU the
+# **Time:** about 2 min (135 s) at full size on a 2-core CPU with nothing else running, no
+# GPU; `MMKERAS_SMOKE=1` 31 s. The outputs below come from that CPU: with a GPU the
 # same cells use a batch of 512, 30 epochs and mixed float16, and print what they ran on.
 
 # %%
@@ -25,6 +26,7 @@ import time
 from pathlib import Path
 
 import keras
+import numpy as np
 import pandas as pd
 import tensorflow as tf
 
@@ -35,7 +37,8 @@ summary = training.device_summary()
 print(training.format_device_summary(summary))
 ON_GPU = bool(summary["gpus"])
 if not ON_GPU:
-    print("No GPU here: the same code runs on the CPU, with a smaller batch and fewer epochs.")
+    print("No GPU here: the same code runs on the CPU, with a smaller batch and fewer "
+          "epochs.")
 
 # %%
 BATCH_SIZE = 512 if ON_GPU else 64
@@ -192,22 +195,44 @@ for name, pipeline in [("padded to the maximum", padded), ("bucketed", bucketed)
           f"{sum(widths) / len(widths):.1f} on average")
 
 # %% [markdown]
-# The same model trained on each, one epoch to compile, then timed epochs:
+# The same model trained on each: one epoch to compile and trace, then five timed epochs, of
+# which we keep the median. A single epoch's time varies from run to run on a shared CPU (the
+# operating system, other processes); the median of five varies far less, and one slow epoch
+# does not move it.
 
 # %%
-def seconds_per_epoch(pipeline, epochs=1 if SMOKE else 2):
+class EpochSeconds(keras.callbacks.Callback):
+    """Each epoch's wall time, in `self.seconds`."""
+
+    def on_train_begin(self, logs=None):
+        self.seconds = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self.start)
+
+
+def seconds_per_epoch(model, pipeline, epochs=1 if SMOKE else 5):
+    """The median time of `epochs` epochs, after one that compiles and traces the model."""
+    model.fit(pipeline, epochs=1, verbose=0, shuffle=False)
+    timer = EpochSeconds()
+    model.fit(pipeline, epochs=epochs, verbose=0, shuffle=False, callbacks=[timer])
+    return float(np.median(timer.seconds))
+
+
+def audio_model():
     training.seed_everything(0)
-    model = mmkeras.build_model({"audio": encoders.sequence_lstm(input_shape=(None, 13))},
-                                num_classes=ds.num_classes)
-    model.fit(pipeline, epochs=1, verbose=0, shuffle=False)  # compile and trace
-    start = time.perf_counter()
-    model.fit(pipeline, epochs=epochs, verbose=0, shuffle=False)
-    return (time.perf_counter() - start) / epochs
+    return mmkeras.build_model({"audio": encoders.sequence_lstm(input_shape=(None, 13))},
+                               num_classes=ds.num_classes)
 
 
-times = {name: seconds_per_epoch(p) for name, p in [("padded", padded), ("bucketed", bucketed)]}
-print(f"audio-only LSTM, {len(audio_only)} samples: padded {times['padded']:.2f} s per epoch, "
-      f"bucketed {times['bucketed']:.2f} s ({times['padded'] / times['bucketed']:.1f}x faster)")
+times = {name: seconds_per_epoch(audio_model(), pipeline)
+         for name, pipeline in [("padded", padded), ("bucketed", bucketed)]}
+speed_up = times["padded"] / times["bucketed"]
+print(f"audio-only LSTM, {len(audio_only)} samples: padded {times['padded']:.2f} s per "
+      f"epoch, bucketed {times['bucketed']:.2f} s ({speed_up:.1f}x faster)")
 
 # %% [markdown]
 # A trained model's predictions do not depend on the batch a sample lands in (the masks see
@@ -219,20 +244,21 @@ print(f"audio-only LSTM, {len(audio_only)} samples: padded {times['padded']:.2f}
 #
 # ## More than one machine
 #
-# Keras 3's `fit` does not run under `MultiWorkerMirroredStrategy`; `training.train_multi_worker`
-# is a custom training step that does, configured from `TF_CONFIG` on each machine (see its
-# docstring; the test suite trains with two worker processes on 127.0.0.1).
+# Keras 3's `fit` does not run under `MultiWorkerMirroredStrategy`;
+# `training.train_multi_worker` is a custom training step that does, configured from
+# `TF_CONFIG` on each machine (see its docstring; the test suite trains with two worker
+# processes on 127.0.0.1).
 #
 # ## Summary
 #
-# - On this CPU, `set_mixed_precision("auto")` kept float32 and `distribution_strategy("auto")`
-#   the default one-device strategy; with a GPU the first switches to mixed float16, and with
-#   several GPUs the second to a `MirroredStrategy`.
+# - On this CPU, `set_mixed_precision("auto")` kept float32 and
+#   `distribution_strategy("auto")` the default one-device strategy; with a GPU the first
+#   switches to mixed float16, and with several GPUs the second to a `MirroredStrategy`.
 # - Five Keras callbacks make a long run safe; after the simulated interruption at epoch 2,
 #   `fit` with the same `BackupAndRestore` folder went on at epoch 3, and the CSV log holds
 #   the epochs of both calls.
 # - Batches cut to their own longest sequence (`bucketing=True`) spare the recurrent encoder
-#   the padding: the audio-only LSTM ran its epochs about three times faster here.
+#   the padding: the audio-only LSTM ran its epochs 2.7 times faster here.
 #
 # ## Exercises
 #
@@ -249,22 +275,15 @@ print(f"audio-only LSTM, {len(audio_only)} samples: padded {times['padded']:.2f}
 
 # %% tags=["solution"]
 # Exercise 1: mixed_bfloat16 on the CPU
-audio_model = lambda: mmkeras.build_model(  # noqa: E731
-    {"audio": encoders.sequence_lstm(input_shape=(None, 13))}, num_classes=ds.num_classes)
 for name in ["float32", "mixed_bfloat16"]:
     training.set_mixed_precision(name)
-    timed = audio_model()
-    timed.fit(bucketed, epochs=1, verbose=0, shuffle=False)  # compile and trace
-    start = time.perf_counter()
-    timed.fit(bucketed, epochs=1, verbose=0, shuffle=False)
-    print(f"{name}: {time.perf_counter() - start:.2f} s per epoch")
+    print(f"{name}: {seconds_per_epoch(audio_model(), bucketed):.2f} s per epoch")
 policy = training.set_mixed_precision("float32")  # back to the default for the next cells
-# Here bfloat16 was no faster than float32; on CPUs without bfloat16 instructions it is
-# emulated and often slower. It pays on GPUs and TPUs. The float32 epoch took longer here
-# than the bucketed epochs of the timing cell above (0.60 s), with the same model and
-# pipeline: this cell times one epoch once, the timing cell averaged two, and a single
-# epoch's time varies from run to run on this 2-core CPU. Compare the two policies within
-# this cell only.
+# Here bfloat16 was slower than float32 (1.06 s against 0.60 s): this CPU has no bfloat16
+# instructions, so it is emulated. It pays on GPUs and TPUs. Even as medians of five
+# epochs, two timings of the same model and pipeline differ a little: the float32 epoch
+# here took 0.60 s, the timing cell's bucketed one 0.52 s. Compare timings made one after
+# the other in the same cell.
 
 # %% tags=["solution"]
 # Exercise 2: early stopping without the interruption
@@ -276,7 +295,8 @@ fresh = mmkeras.build_model(
     fusion="concat", num_classes=ds.num_classes, dropout=0.2)
 run = fresh.fit(train_data, validation_data=validation_data, epochs=EPOCHS, verbose=0,
                 shuffle=False,
-                callbacks=[keras.callbacks.EarlyStopping(patience=3, restore_best_weights=True),
+                callbacks=[keras.callbacks.EarlyStopping(patience=3,
+                                                         restore_best_weights=True),
                            keras.callbacks.BackupAndRestore(fresh_dir / "backup")])
 print(f"ran {len(run.epoch)} of {EPOCHS} epochs")
 # Early stopping ends the run only after 3 epochs without a lower validation loss. Here the
@@ -299,10 +319,7 @@ for name, pipeline in both.items():
         {"image": encoders.image_cnn(input_shape=(28, 28, 1)),
          "audio": encoders.sequence_lstm(input_shape=(None, 13))},
         fusion="concat", num_classes=ds.num_classes)
-    concat.fit(pipeline, epochs=1, verbose=0, shuffle=False)  # compile and trace
-    start = time.perf_counter()
-    concat.fit(pipeline, epochs=1, verbose=0, shuffle=False)
-    print(f"{name}: {time.perf_counter() - start:.2f} s per epoch")
+    print(f"{name}: {seconds_per_epoch(concat, pipeline):.2f} s per epoch")
 # Bucketing shortens only the audio sequences: it saves about as many seconds per epoch as
 # for the audio-only model, but the image CNN costs the same in both, so the epoch is only
-# about 1.4 times faster here, against 3.2 times for the audio-only model.
+# about 1.4 times faster here, against 2.7 times for the audio-only model.

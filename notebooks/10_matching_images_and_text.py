@@ -11,7 +11,7 @@
 # **Prerequisites:** softmax and cross-entropy; Keras `fit` and callbacks; notebook 4
 # (encoders and `build_model`); notebook 6 helps for cross-attention (exercise 1).
 #
-# **Time:** about 17 min (1034 s) at full size, alone on a 2-core CPU, no GPU;
+# **Time:** about 12 min (710 s) at full size, alone on a 2-core CPU, no GPU;
 # `MMKERAS_SMOKE=1` 50 s.
 #
 # mmkeras starts from five Chinese articles on multimodal models (see
@@ -34,6 +34,8 @@ TRUNK_EPOCHS = 1 if SMOKE else 20    # the matcher that also trains the towers
 TRAIN_LIMIT = 300 if SMOKE else None
 
 # %%
+import textwrap
+
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
@@ -61,16 +63,21 @@ print(f"train pairs {len(words.train)}, test pairs {len(test)} "
 # ## Pairs
 #
 # A pair is a picture and its name. Both styles of an emoji share the name, so they are one
-# *match group*: neither is a wrong answer for the other's name. Below, the first eight test
-# emoji, each in one style only (Google's: every other pair; the next pair is the same emoji
-# in Twitter's style); some long names overlap.
+# *match group*: neither is a wrong answer for the other's name. Below, the first six test
+# emoji in both styles: each column is one name and one match group (the test pairs come in
+# that order, an emoji's Google picture, then its Twitter one; each pair's id names its
+# style).
 
 # %%
-fig, axes = plt.subplots(1, 8, figsize=(12, 2))
-for ax, i in zip(axes, range(0, 16, 2)):
-    ax.imshow(test.x["image"][i])
-    ax.set_title(names[test.y[i]].lower(), fontsize=7)
-    ax.axis("off")
+fig, axes = plt.subplots(2, 6, figsize=(12, 4.4))
+for column, i in enumerate(range(0, 12, 2)):
+    axes[0, column].set_title(textwrap.fill(names[test.y[i]].lower(), 18), fontsize=9)
+    for row in range(2):
+        ax = axes[row, column]
+        ax.imshow(test.x["image"][i + row])
+        ax.set_xticks([]), ax.set_yticks([])
+        if column == 0:
+            ax.set_ylabel(test.ids[i + row].split("/")[1])  # the style
 plt.show()
 
 # %% [markdown]
@@ -163,13 +170,15 @@ pd.concat(short)
 
 # %% [markdown]
 # With the same 12 epochs and seed, subwords lead in both directions: text → image recall@1
-# 0.193 against 0.115 for words and 0.089 for characters, image → text 0.159 against 0.099 and
-# 0.055, and the highest MRR both ways. Characters keep every test name apart too, but a model
-# must learn spelling from them; subwords keep the names apart *and* reuse pieces that training
-# words share. One seed of 12 epochs decides little: the committed text study trains each text
-# until validation stops improving, on three seeds (`results/retrieval/text_study.md`), and
-# finds the same order: text → image recall@1 0.220 ± 0.023 with subwords, 0.155 ± 0.006 with
-# words, 0.104 ± 0.007 with characters.
+# 0.151 against 0.073 for words and 0.078 for characters, image → text 0.143 against 0.112 and
+# 0.065, and the highest MRR both ways. Characters keep every test name apart too, but a model
+# must learn spelling from them; subwords keep the names apart *and* reuse pieces that
+# training words share. One seed of 12 epochs decides little (here characters edge out words
+# in text → image recall@1 and trail them in every other column): the committed text study
+# trains each text until validation stops improving, on three seeds
+# (`results/retrieval/text_study.md`), and finds subwords, words, characters in that order:
+# text → image recall@1 0.220 ± 0.023 with subwords, 0.155 ± 0.006 with words, 0.104 ± 0.007
+# with characters.
 #
 # ## Training until validation stops improving
 #
@@ -199,18 +208,23 @@ plt.show()
 metrics_table(study.evaluate_retrieval(dual_encoder, test))
 
 # %% [markdown]
-# The validation score rose quickly for about 20 epochs, then crept up while the learning rate
-# was cut, and stopped improving after epoch 46 (the dashed line); 14 flat epochs later
-# training stopped and epoch 46's weights were restored. On the unseen test names this gained
-# little over the 12 epochs above, and only text → image at the top of the ranking, which the
-# validation score measures (recall@1 plus half the MRR): recall@1 0.208 against 0.193, MRR
-# 0.282 against 0.274. Everything else is worse: image → text recall@1 0.156 against 0.159 and
-# MRR 0.246 against 0.260, recall@5 and recall@10 lower both ways (image → text 0.354 → 0.307
-# and 0.445 → 0.396), the median rank higher (image → text 14.5 → 17, text → image
-# 18.5 → 19). The committed text study ran this recipe with the same seed on an earlier
-# version of the library and got more from it (45 epochs, epoch 31 kept, recall@1 0.234 and
-# 0.174); this run did not repeat those numbers. Over its three seeds the recipe gives
-# 0.220 ± 0.023 and 0.161 ± 0.010, and this run's 0.208 and 0.156 lie within that spread.
+# The validation score rose quickly for about 17 epochs, then crept up while the learning rate
+# was cut, and stopped improving after epoch 32 (the dashed line); 14 flat epochs later
+# training stopped and epoch 32's weights were restored. On the unseen test names this gained
+# at the top of the ranking, which the validation score measures (recall@1 plus half the
+# MRR), in both directions: recall@1 text → image 0.198 against 0.151 after the 12 epochs
+# above, image → text 0.167 against 0.143; MRR 0.279 against 0.245 and 0.255 against 0.242.
+# Deeper in the ranking it was mixed: text → image recall@5 and recall@10 rose (0.339 → 0.359,
+# 0.406 → 0.422), image → text recall@5 stayed at 0.331 and recall@10 fell (0.419 → 0.404),
+# and both median ranks rose a little (image → text 15 → 16, text → image 18.5 → 20). The
+# committed text study ran this recipe with the same seed, on an earlier version of the
+# library and on another CPU type (an AMD EPYC; this notebook ran on an Intel Xeon,
+# `notebooks/execution_times.json`), and got more from it (45 epochs, epoch 31 kept, recall@1
+# 0.234 and 0.174). The same seed gives the same numbers on the same machine, but
+# TensorFlow's oneDNN kernels sum floats in another order on another CPU type, so there the
+# same seed trains a somewhat different model. Over its three seeds the recipe gives
+# 0.220 ± 0.023 and 0.161 ± 0.010, and this run's 0.198 (at the lower edge) and 0.167 lie
+# within that spread.
 #
 # ## A searchable gallery
 #
@@ -304,13 +318,14 @@ for kind, sim in (("random", None), ("hard", test_similarity)):
 # Read these lines against the baselines (accuracy 0.667, AUC 0.5). The AUC is the share of
 # (true, wrong) pairs in which the true one gets the higher p(match), a measure that does not
 # depend on the 0.5 threshold. Against random wrong pairs the matcher separates: true pairs get
-# a mean p(match) of 0.10, random wrong ones 0.00, and the AUC is 0.778. Against hard wrong
-# pairs it does not: the AUC is 0.250, so it usually prefers the wrong pair. Those are the
+# a mean p(match) of 0.09, random wrong ones 0.00, and the AUC is 0.782. Against hard wrong
+# pairs it does not: the AUC is 0.249, so it usually prefers the wrong pair. Those are the
 # pairs the dual encoder itself finds most similar, often more similar than the true pair (it
-# puts the right emoji first for only about a fifth of the names), and this matcher sees only
-# the dual encoder's two vectors, so it cannot know better than the dual encoder where the
-# dual encoder is wrong. Its accuracy (0.690 and 0.641) stays near the 0.667 baseline because
-# its p(match) is small for almost every pair: it rarely says "match" at the 0.5 threshold.
+# puts the right emoji first for only a sixth to a fifth of the queries), and this matcher
+# sees only the dual encoder's two vectors, so it cannot know better than the dual encoder
+# where the dual encoder is wrong. Its accuracy (0.686 and 0.652) stays near the 0.667
+# baseline because its p(match) is small for almost every pair: it rarely says "match" at the
+# 0.5 threshold.
 #
 # ## One trunk, two heads: training the towers too
 #
@@ -346,14 +361,14 @@ pd.DataFrame(separation).T.round(3)
 # %% [markdown]
 # The first row is the hand-written matcher above, with the same numbers (`match_separation`
 # draws the same wrong pairs, seed 1). The second matcher ran all 20 epochs allowed, its best
-# at epoch 18, so early stopping never stopped it. It differs from the first in more than its
+# the last, so early stopping never stopped it. It differs from the first in more than its
 # trained towers (its head also sees the encoders' features and adds the dual encoder's
 # logit), so the rows do not show what training the towers alone does. It gives every pair
-# a higher p(match): true pairs 0.160 against 0.098, hard wrong ones 0.240 against 0.167,
-# random wrong ones 0.029 against 0.002. Against hard wrong pairs it separates a little
-# better (AUC 0.311 against 0.250, still far below 0.5; the committed study's
-# `features-joint-20`: 0.299 ± 0.011), against random ones a little worse (0.762 against
-# 0.778; the study: 0.761 ± 0.008). Against random wrong pairs both separate clearly: a true
+# a higher p(match): true pairs 0.152 against 0.088, hard wrong ones 0.228 against 0.154,
+# random wrong ones 0.020 against 0.002. Against hard wrong pairs it separates a little
+# better (AUC 0.311 against 0.249, still far below 0.5; the committed study's
+# `features-joint-20`: 0.299 ± 0.011), against random ones a little worse (0.768 against
+# 0.782; the study: 0.761 ± 0.008). Against random wrong pairs both separate clearly: a true
 # pair scores above a random wrong one about three times in four.
 #
 # ## Re-ranking
@@ -369,20 +384,21 @@ pd.concat({"dual encoder": metrics_table(study.evaluate_retrieval(dual_encoder, 
                                   ("towers trained", trunk_matcher))}})
 
 # %% [markdown]
-# In this run re-ranking by p(match) + cosine with the frozen towers raised recall@1 both
-# ways (image → text 0.156 → 0.177, text → image 0.208 → 0.219) and MRR a little (0.246 →
-# 0.258 and 0.282 → 0.289). With the towers trained, image → text rose less (0.169; its
-# recall@5 and recall@10, 0.326 and 0.404, are the highest of the three) and text → image
-# fell (0.208 → 0.172, MRR 0.282 → 0.255). One seed decides little. The three-seed study
+# In this run re-ranking by p(match) + cosine with the frozen towers raised recall@1 a little
+# both ways (image → text 0.167 → 0.174: three pictures of 384; text → image 0.198 → 0.203:
+# one name of 192), left MRR about where it was (0.255 → 0.258, 0.279 → 0.278) and lowered
+# recall@5 (0.331 → 0.326, 0.359 → 0.344). With the towers trained, image → text rose as
+# much (0.174) and text → image fell (0.198 → 0.182, MRR 0.279 → 0.265). One seed decides
+# little. The three-seed study
 # (`results/retrieval/rerank_study.md`), whose matchers stop early and add the dual encoder's
 # logit (the hand-written one above does neither), found no matcher that raised recall@1 by
 # more than the spread over seeds, in either direction, and some lowered it by more. The
 # best, the frozen `features` head ranking by p(match), added +0.008 ± 0.006 image → text,
 # and every matcher lowered text → image (by 0.003 to 0.061; `features-joint-20`, the second
 # matcher's recipe, by 0.021 ± 0.019 with p(match) + cosine). On 1,524 training emoji, no
-# matcher on the dual encoder's trunk re-ranked reliably better than the dual encoder there;
-# the frozen-tower gain here (0.021 image → text) is larger than any one seed's there (at
-# most 0.016), and only more seeds of this matcher could tell whether it is more than luck.
+# matcher on the dual encoder's trunk re-ranked reliably better than the dual encoder there,
+# and the frozen towers' gains here (+0.007 image → text, +0.005 text → image) are smaller
+# than the largest single seed's there (0.016).
 #
 # ## Summary
 #
@@ -392,17 +408,17 @@ pd.concat({"dual encoder": metrics_table(study.evaluate_retrieval(dual_encoder, 
 # - Subwords beat words and characters for names never seen in training, here and in the
 #   three-seed study. Training until validation retrieval stops improving (early stopping,
 #   learning-rate cuts, augmented pictures) gives text → image recall@1 0.220 ± 0.023 over
-#   the study's three seeds; in this run it added little to 12 epochs (text → image
-#   0.193 → 0.208, image → text 0.159 → 0.156).
+#   the study's three seeds; in this run it added to 12 epochs at the top of the ranking
+#   (recall@1 text → image 0.151 → 0.198, image → text 0.143 → 0.167), and little deeper.
 # - A matcher must be judged against the majority baseline of its pairs (0.667 with two
 #   negatives per true pair) and an AUC of 0.5. Trained from scratch on this little data it
-#   stays at the baseline (exercise 1). On the dual encoder's trained towers it separates true
-#   pairs from random wrong ones (AUC 0.76 to 0.78) but not from the dual encoder's own hard
-#   negatives (AUC 0.25 on frozen towers, 0.31 with the towers trained), which are the
-#   candidates a re-ranker has to sort. Re-ranking the top 20 moved recall@1 by one to four
-#   points here (up both ways with the frozen towers; with the towers trained, up image → text
-#   and down text → image); in the three-seed study no matcher beat the dual encoder by more
-#   than the spread over seeds.
+#   does not beat the baseline (exercise 1). On the dual encoder's trained towers it
+#   separates true pairs from random wrong ones (AUC 0.77 to 0.78) but not from the dual
+#   encoder's own hard negatives (AUC 0.25 on frozen towers, 0.31 with the towers trained),
+#   which are the candidates a re-ranker has to sort. Re-ranking the top 20 moved recall@1 by
+#   less than two points here (up a little both ways with the frozen towers; with the towers
+#   trained, up image → text and down text → image); in the three-seed study no matcher beat
+#   the dual encoder by more than the spread over seeds.
 #
 # ## Exercises
 #
@@ -429,7 +445,8 @@ pairs, labels = training.matching_pairs(words.test.x, words.test.y, negatives="r
 p = tasks.match_probabilities(scratch, pairs)
 print(f"{seconds:.0f} s; test accuracy {np.mean((p > 0.5) == labels):.3f} (baseline 0.667); "
       f"mean p(match) true {p[labels == 1].mean():.2f}, wrong {p[labels == 0].mean():.2f}")
-# Equal means at about 1/3 mean it learned the class balance, not the pairs.
+# Nearly equal means (about a third, the share of true pairs) say it learned the class
+# balance, not the pairs; its accuracy is below the "no match" baseline.
 
 # %% tags=["solution"]
 # Exercise 2: random negatives for training, hard ones for testing.
@@ -454,5 +471,5 @@ missed = [i for i in range(len(query_groups))
 print(f"{len(missed)} of {len(query_groups)} names miss the top 10, e.g.:")
 for i in missed[:5]:
     print(f"  {names[query_groups[i]].lower()!r:32} → found {names[gallery_groups[top.rows[i][0]]].lower()!r}")
-# Four of these five share "face" with what was found: among the many face emoji, the
+# Three of these five share "face" with what was found: among the many face emoji, the
 # name's other words must pick the right one, and a 32 × 32 picture shows few details.
