@@ -174,7 +174,7 @@ pd.concat(short)
 # 0.065, and the highest MRR both ways. Characters keep every test name apart too, but a model
 # must learn spelling from them; subwords keep the names apart *and* reuse pieces that
 # training words share. One seed of 12 epochs decides little (here characters edge out words
-# in text → image recall@1 and trail them in every other column): the committed text study
+# in text → image recall@1 and trail them in every other metric): the committed text study
 # trains each text until validation stops improving, on three seeds
 # (`results/retrieval/text_study.md`), and finds subwords, words, characters in that order:
 # text → image recall@1 0.220 ± 0.023 with subwords, 0.155 ± 0.006 with words, 0.104 ± 0.007
@@ -208,23 +208,23 @@ plt.show()
 metrics_table(study.evaluate_retrieval(dual_encoder, test))
 
 # %% [markdown]
-# The validation score rose quickly for about 17 epochs, then crept up while the learning rate
-# was cut, and stopped improving after epoch 32 (the dashed line); 14 flat epochs later
-# training stopped and epoch 32's weights were restored. On the unseen test names this gained
-# at the top of the ranking, which the validation score measures (recall@1 plus half the
-# MRR), in both directions: recall@1 text → image 0.198 against 0.151 after the 12 epochs
-# above, image → text 0.167 against 0.143; MRR 0.279 against 0.245 and 0.255 against 0.242.
-# Deeper in the ranking it was mixed: text → image recall@5 and recall@10 rose (0.339 → 0.359,
-# 0.406 → 0.422), image → text recall@5 stayed at 0.331 and recall@10 fell (0.419 → 0.404),
-# and both median ranks rose a little (image → text 15 → 16, text → image 18.5 → 20). The
-# committed text study ran this recipe with the same seed, on an earlier version of the
-# library and on another CPU type (an AMD EPYC; this notebook ran on an Intel Xeon,
-# `notebooks/execution_times.json`), and got more from it (45 epochs, epoch 31 kept, recall@1
-# 0.234 and 0.174). The same seed gives the same numbers on the same machine, but
-# TensorFlow's oneDNN kernels sum floats in another order on another CPU type, so there the
-# same seed trains a somewhat different model. Over its three seeds the recipe gives
-# 0.220 ± 0.023 and 0.161 ± 0.010, and this run's 0.198 (at the lower edge) and 0.167 lie
-# within that spread.
+# The validation score rose quickly for about 17 epochs, then crept up (the learning rate, not
+# shown, is cut after every 4 epochs without a better score), and stopped improving after
+# epoch 32 (the dashed line); 14 flat epochs later training stopped and epoch 32's weights
+# were restored. On the unseen test names this gained at the top of the ranking, which the
+# validation score measures (recall@1 plus half the MRR), in both directions: recall@1
+# text → image 0.198 against 0.151 after the 12 epochs above, image → text 0.167 against
+# 0.143; MRR 0.279 against 0.245 and 0.255 against 0.242. Deeper in the ranking it was mixed:
+# text → image recall@5 and recall@10 rose (0.339 → 0.359, 0.406 → 0.422), image → text
+# recall@5 stayed at 0.331 and recall@10 fell (0.419 → 0.404), and both median ranks rose a
+# little (image → text 15 → 16, text → image 18.5 → 20). The committed text study ran this
+# recipe with the same seed, on an earlier version of the library and on another CPU type (an
+# AMD EPYC; this notebook ran on an Intel Xeon, `notebooks/execution_times.json`), and got
+# more from it (45 epochs, epoch 31 kept, recall@1 0.234 and 0.174). The same seed gives the
+# same numbers on the same machine, but TensorFlow's oneDNN kernels sum floats in another
+# order on another CPU type, so there the same seed trains a somewhat different model. Over
+# its three seeds the recipe gives 0.220 ± 0.023 and 0.161 ± 0.010, and this run's 0.198 (at
+# the lower edge) and 0.167 lie within that spread.
 #
 # ## A searchable gallery
 #
@@ -243,7 +243,10 @@ plots.plot_top_matches([names[g].lower() for g in query_groups[picks]], gallery[
 plt.show()
 
 # %% [markdown]
-# Green frames are the right emoji; the numbers are cosine similarities.
+# Each row is a test name (six spread over the test set) and its five most similar pictures,
+# best first; green frames are the right emoji, the numbers cosine similarities. Only the
+# first name finds its emoji here, in both styles (ranks 2 and 4). Six names are a small
+# sample: over all 192, 36 % find it among their first five (text → image recall@5 0.359).
 #
 # ## A matcher: both items at once
 #
@@ -363,10 +366,10 @@ pd.DataFrame(separation).T.round(3)
 # draws the same wrong pairs, seed 1). The second matcher ran all 20 epochs allowed, its best
 # the last, so early stopping never stopped it. It differs from the first in more than its
 # trained towers (its head also sees the encoders' features and adds the dual encoder's
-# logit), so the rows do not show what training the towers alone does. It gives every pair
-# a higher p(match): true pairs 0.152 against 0.088, hard wrong ones 0.228 against 0.154,
-# random wrong ones 0.020 against 0.002. Against hard wrong pairs it separates a little
-# better (AUC 0.311 against 0.249, still far below 0.5; the committed study's
+# logit), so the rows do not show what training the towers alone does. It gives every kind of
+# pair a higher p(match) on average: true pairs 0.152 against 0.088, hard wrong ones 0.228
+# against 0.154, random wrong ones 0.020 against 0.002. Against hard wrong pairs it separates
+# a little better (AUC 0.311 against 0.249, still far below 0.5; the committed study's
 # `features-joint-20`: 0.299 ± 0.011), against random ones a little worse (0.768 against
 # 0.782; the study: 0.761 ± 0.008). Against random wrong pairs both separate clearly: a true
 # pair scores above a random wrong one about three times in four.
@@ -397,7 +400,7 @@ pd.concat({"dual encoder": metrics_table(study.evaluate_retrieval(dual_encoder, 
 # and every matcher lowered text → image (by 0.003 to 0.061; `features-joint-20`, the second
 # matcher's recipe, by 0.021 ± 0.019 with p(match) + cosine). On 1,524 training emoji, no
 # matcher on the dual encoder's trunk re-ranked reliably better than the dual encoder there,
-# and the frozen towers' gains here (+0.007 image → text, +0.005 text → image) are smaller
+# and the frozen towers' gains here (+0.008 image → text, +0.005 text → image) are smaller
 # than the largest single seed's there (0.016).
 #
 # ## Summary
@@ -461,6 +464,9 @@ for name, model in (("random-trained", easy), ("hard-trained", matcher)):
     p = tasks.match_probabilities(model, pairs)
     print(f"{name}: hard test negatives, mean p(match) true {p[labels == 1].mean():.2f}, "
           f"wrong {p[labels == 0].mean():.2f}")
+# Trained on random negatives, the matcher gives hard wrong pairs about twice the p(match) of
+# true ones: it never learned to tell near misses apart. Trained on hard ones, it still
+# prefers them, but by less (0.15 against 0.09).
 
 # %% tags=["solution"]
 # Exercise 3: names whose emoji is not in the top 10.
