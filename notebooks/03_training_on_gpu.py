@@ -196,9 +196,10 @@ for name, pipeline in [("padded to the maximum", padded), ("bucketed", bucketed)
 
 # %% [markdown]
 # The same model trained on each: one epoch to compile and trace, then five timed epochs, of
-# which we keep the median. A single epoch's time varies from run to run on a shared CPU (the
-# operating system, other processes); the median of five varies far less, and one slow epoch
-# does not move it.
+# which we keep the median. A single epoch's time varies on a shared CPU (the operating
+# system, other processes, other virtual machines on the host); one slow epoch does not move
+# the median of five. Several slow epochs in a row still do: executed again, this notebook's
+# timings move, so compare the times printed by one cell, not across cells or runs.
 
 # %%
 class EpochSeconds(keras.callbacks.Callback):
