@@ -10,8 +10,8 @@
 # **Prerequisites:** notebook 2 (datasets and `tf.data` pipelines); Keras `compile` / `fit`
 # and what an epoch, a batch and a validation loss are.
 #
-# **Time:** about 2 min (135 s) at full size on a 2-core CPU with nothing else running, no
-# GPU; `MMKERAS_SMOKE=1` 31 s. The outputs below come from that CPU: with a GPU the
+# **Time:** about 3 min (166 s) at full size on a 2-core CPU with nothing else running, no
+# GPU; `MMKERAS_SMOKE=1` 42 s. The outputs below come from that CPU: with a GPU the
 # same cells use a batch of 512, 30 epochs and mixed float16, and print what they ran on.
 
 # %%
@@ -95,8 +95,9 @@ with strategy.scope():
 # - `CSVLogger` appends each epoch's metrics to a CSV file;
 # - `TensorBoard` writes logs for the TensorBoard viewer.
 #
-# We add two of our own: one prints each epoch's time and device, the other raises
-# `KeyboardInterrupt` after the second epoch, standing in for a crash or Ctrl-C.
+# We add two of our own: one times each epoch and prints the time and device (the timing
+# cells below reuse it), the other raises `KeyboardInterrupt` after the second epoch,
+# standing in for a crash or Ctrl-C.
 
 # %%
 run_dir = Path(tempfile.mkdtemp(prefix="mmkeras-nb3-"))
@@ -111,13 +112,25 @@ callbacks = [
 
 
 class EpochTimer(keras.callbacks.Callback):
+    """Keeps each epoch's wall time in `self.seconds`; prints it with the validation scores
+    unless `report=False`."""
+
+    def __init__(self, report=True):
+        super().__init__()
+        self.report = report
+
+    def on_train_begin(self, logs=None):
+        self.seconds = []
+
     def on_epoch_begin(self, epoch, logs=None):
         self.start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
-        device = "GPU" if ON_GPU else "CPU"
-        print(f"epoch {epoch + 1}: {time.perf_counter() - self.start:.1f} s on {device}, "
-              f"val_loss {logs['val_loss']:.3f}, val_accuracy {logs['val_accuracy']:.3f}")
+        self.seconds.append(time.perf_counter() - self.start)
+        if self.report:
+            device = "GPU" if ON_GPU else "CPU"
+            print(f"epoch {epoch + 1}: {self.seconds[-1]:.1f} s on {device}, "
+                  f"val_loss {logs['val_loss']:.3f}, val_accuracy {logs['val_accuracy']:.3f}")
 
 
 class Interrupt(keras.callbacks.Callback):
@@ -202,23 +215,10 @@ for name, pipeline in [("padded to the maximum", padded), ("bucketed", bucketed)
 # timings move, so compare the times printed by one cell, not across cells or runs.
 
 # %%
-class EpochSeconds(keras.callbacks.Callback):
-    """Each epoch's wall time, in `self.seconds`."""
-
-    def on_train_begin(self, logs=None):
-        self.seconds = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(time.perf_counter() - self.start)
-
-
 def seconds_per_epoch(model, pipeline, epochs=1 if SMOKE else 5):
     """The median time of `epochs` epochs, after one that compiles and traces the model."""
     model.fit(pipeline, epochs=1, verbose=0, shuffle=False)
-    timer = EpochSeconds()
+    timer = EpochTimer(report=False)  # the callback of the training cells above
     model.fit(pipeline, epochs=epochs, verbose=0, shuffle=False, callbacks=[timer])
     return float(np.median(timer.seconds))
 
@@ -259,7 +259,7 @@ print(f"audio-only LSTM, {len(audio_only)} samples: padded {times['padded']:.2f}
 #   `fit` with the same `BackupAndRestore` folder went on at epoch 3, and the CSV log holds
 #   the epochs of both calls.
 # - Batches cut to their own longest sequence (`bucketing=True`) spare the recurrent encoder
-#   the padding: the audio-only LSTM ran its epochs 2.7 times faster here.
+#   the padding: the audio-only LSTM ran its epochs 2.6 times faster here.
 #
 # ## Exercises
 #
@@ -280,11 +280,11 @@ for name in ["float32", "mixed_bfloat16"]:
     training.set_mixed_precision(name)
     print(f"{name}: {seconds_per_epoch(audio_model(), bucketed):.2f} s per epoch")
 policy = training.set_mixed_precision("float32")  # back to the default for the next cells
-# Here bfloat16 was slower than float32 (1.06 s against 0.60 s): this CPU has no bfloat16
+# Here bfloat16 was slower than float32 (1.17 s against 0.60 s): this CPU has no bfloat16
 # instructions, so it is emulated. It pays on GPUs and TPUs. Even as medians of five
-# epochs, two timings of the same model and pipeline differ a little: the float32 epoch
-# here took 0.60 s, the timing cell's bucketed one 0.52 s. Compare timings made one after
-# the other in the same cell.
+# epochs, two timings of the same model and pipeline differ: the float32 epoch here took
+# 0.60 s, the timing cell's bucketed one 0.76 s. Compare timings made one after the other
+# in the same cell.
 
 # %% tags=["solution"]
 # Exercise 2: early stopping without the interruption
@@ -321,6 +321,9 @@ for name, pipeline in both.items():
          "audio": encoders.sequence_lstm(input_shape=(None, 13))},
         fusion="concat", num_classes=ds.num_classes)
     print(f"{name}: {seconds_per_epoch(concat, pipeline):.2f} s per epoch")
-# Bucketing shortens only the audio sequences: it saves about as many seconds per epoch as
-# for the audio-only model, but the image CNN costs the same in both, so the epoch is only
-# about 1.4 times faster here, against 2.7 times for the audio-only model.
+# Bucketing shortens only the audio sequences; the image CNN costs the same in both, so the
+# speed-up is smaller: 2.4 times here (5.01 / 2.13 s), against 2.6 times for the audio-only
+# model. The seconds saved, 2.9 here against 1.2 for the audio-only model, should be about
+# equal (the same audio encoder, the same padding removed), but the padded concat epoch is
+# the timing that moves most on this CPU: 3.1 to 5.1 s in five executions of this notebook
+# on the same machine.
