@@ -2,7 +2,9 @@
 
 import os
 import platform
+import statistics
 import subprocess
+import time
 
 
 def machine_details():
@@ -23,6 +25,24 @@ def machine_details():
     return (f"{cpu}, {os.cpu_count()} cores, {'GPU: ' + str(len(gpus)) if gpus else 'no GPU'}; "
             f"Python {platform.python_version()}, TensorFlow {tf.__version__}, "
             f"Keras {keras.__version__} ({keras.backend.backend()}), NumPy {np.__version__}")
+
+
+def reference_seconds(repeats=3, size=6_000_000):
+    """The median time of a fixed single-threaded Python workload (integer arithmetic and a
+    dict), a measure of how fast this machine runs the interpreter right now.
+
+    The suite's time is mostly Python (graph tracing, imports), and the same 2-core machine
+    ran it in 13 to 22 minutes at different hours; timed before and after a benchmark, this
+    says whether a difference between two reports is the code's or the machine's.
+    """
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        counts = {}
+        for i in range(size):
+            counts[i % 97] = counts.get(i % 97, 0) + i * i
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def source_revision(root):

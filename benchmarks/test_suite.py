@@ -15,7 +15,9 @@ counts the processes the lane started but did not wait for: a Ray cluster's work
 parent (Ray's raylet) ends first. The larger over the machine's cores is the least wall time
 the lane could take on it, however its tests are spread over workers; for the rest of the wall
 time cores were idle (seen in the Ray tests: their process waits while a cluster's processes
-start). `--lanes fast` times one lane.
+start). A fixed Python workload timed before and after each lane gives the machine's speed
+at the time, which varied by half from hour to hour on the same 2-core machine. `--lanes fast`
+times one lane.
 """
 
 import argparse
@@ -30,7 +32,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, os.path.dirname(__file__))
 
-from _machine import machine_details, source_revision  # noqa: E402
+from _machine import machine_details, reference_seconds, source_revision  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LANES = {"fast": ["-m", "not slow"], "full": []}
@@ -59,9 +61,12 @@ def machine_busy_seconds(stat="/proc/stat"):
 
 def run_lane(lane):
     """One lane: `{"seconds", "cpu_seconds", "busy_seconds", "summary", "durations":
-    [(s, phase, test)]}` (`busy_seconds`: the machine's, `None` where it cannot be read)."""
+    [(s, phase, test)], "reference_seconds": (before, after)}` (`busy_seconds`: the machine's,
+    `None` where it cannot be read; `reference_seconds`: `_machine.reference_seconds()` just
+    before and just after the lane, the machine's speed at the time)."""
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *LANES[lane],
                "--durations=0"]
+    reference = reference_seconds()
     cpu = children_cpu_seconds()
     busy = machine_busy_seconds()
     start = time.perf_counter()
@@ -70,6 +75,7 @@ def run_lane(lane):
     seconds = time.perf_counter() - start
     cpu = children_cpu_seconds() - cpu
     busy = None if busy is None else machine_busy_seconds() - busy
+    reference = (reference, reference_seconds())
     output = result.stdout + result.stderr
     summary = SUMMARY.findall(output)
     if result.returncode != 0 or not summary:
@@ -82,7 +88,8 @@ def run_lane(lane):
           f"{'unknown' if busy is None else f'{busy:.0f} CPU-s'}, {summary[-1]}", flush=True)
     durations = [(float(s), phase, test) for s, phase, test in DURATION.findall(output)]
     return {"seconds": seconds, "cpu_seconds": cpu, "busy_seconds": busy,
-            "summary": summary[-1], "durations": sorted(durations, reverse=True)}
+            "summary": summary[-1], "durations": sorted(durations, reverse=True),
+            "reference_seconds": reference}
 
 
 def by_file(durations):
@@ -99,6 +106,11 @@ def minutes(seconds):
     return f"{whole // 60} min {whole % 60} s"
 
 
+def reference_cell(reference):
+    """`(before, after)` seconds of the reference workload as a table cell."""
+    return "not measured" if reference is None else "{:.2f} s / {:.2f} s".format(*reference)
+
+
 def report(results, slowest, revision="unknown"):
     day = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
     cores = os.cpu_count()
@@ -107,9 +119,14 @@ def report(results, slowest, revision="unknown"):
              (f"Command: `python benchmarks/test_suite.py --lanes {','.join(results)}` "
               "(each lane README.md's command in its own process, on the otherwise idle "
               "machine, two pytest-xdist workers)."), "",
+             ("The reference workload (`reference_seconds` in `benchmarks/_machine.py`: a fixed "
+              "single-threaded Python loop, the median of three, timed just before and just "
+              "after each lane) says how fast the machine ran then: compare two reports' "
+              "times where it is about the same."), "",
              ("| lane | command | wall time | pytest's summary | CPU time of the processes "
               f"waited for | the machine's busy CPU time | its least wall time on {cores} "
-              "cores |"), "|---|---|---|---|---|---|---|"]
+              "cores | the reference workload before / after |"),
+             "|---|---|---|---|---|---|---|---|"]
     for lane, run in results.items():
         command = " ".join(["python -m pytest", *(f'"{a}"' if " " in a else a
                                                   for a in LANES[lane])])
@@ -118,7 +135,8 @@ def report(results, slowest, revision="unknown"):
                 else "unknown")
         lines.append(f"| {lane} | `{command}` | {minutes(run['seconds'])} ({run['seconds']:.0f} "
                      f"s) | {run['summary']} | {cpu:.0f} s ({cpu / run['seconds']:.0%} of one "
-                     f"core) | {used} | {minutes(max(cpu, busy or 0) / cores)} |")
+                     f"core) | {used} | {minutes(max(cpu, busy or 0) / cores)} | "
+                     f"{reference_cell(run.get('reference_seconds'))} |")
     for lane, run in results.items():
         lines += ["", f"## The {slowest} slowest of the {lane} lane", "",
                   "| seconds | phase | test |", "|---|---|---|"]

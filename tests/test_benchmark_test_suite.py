@@ -27,7 +27,7 @@ def test_each_files_time_is_summed_over_its_tests_and_phases(suite_benchmark):
 
 def test_report_gives_the_least_wall_time_the_cpu_time_allows(suite_benchmark):
     run = {"seconds": 600.0, "cpu_seconds": 960.0, "busy_seconds": 1080.0,
-           "summary": "9 passed in 599.00s",
+           "summary": "9 passed in 599.00s", "reference_seconds": (0.8312, 1.104),
            "durations": [(300.0, "call", "tests/test_a.py::test_x"),
                          (100.0, "call", "tests/test_b.py::test_y")]}
     text = suite_benchmark.report({"full": run}, slowest=1, revision="commit abc1234")
@@ -37,9 +37,11 @@ def test_report_gives_the_least_wall_time_the_cpu_time_allows(suite_benchmark):
     # The floor comes from the larger: the machine's busy time counts the processes not
     # waited for.
     assert (f"960 s (160% of one core) | 1080 s (180% of one core) | "
-            f"{suite_benchmark.minutes(1080 / cores)} |") in text
+            f"{suite_benchmark.minutes(1080 / cores)} | 0.83 s / 1.10 s |") in text
     unknown = suite_benchmark.report({"full": {**run, "busy_seconds": None}}, slowest=1)
     assert f"| unknown | {suite_benchmark.minutes(960 / cores)} |" in unknown
+    unmeasured = suite_benchmark.report({"full": {**run, "reference_seconds": None}}, slowest=1)
+    assert "| not measured |" in unmeasured
     assert "| 300.0 | call | `tests/test_a.py::test_x` |" in text
     assert "test_y" not in text  # only the slowest one was asked for
     assert "| 300 | 75% | `tests/test_a.py` |" in text
@@ -79,7 +81,14 @@ def test_a_failed_lane_shows_why(suite_benchmark, monkeypatch, section):
               + "===== 1 passed, 1 error in 9.00s =====\n")
     done = subprocess.CompletedProcess([], 1, stdout=output, stderr="")
     monkeypatch.setattr(suite_benchmark.subprocess, "run", lambda *args, **kwargs: done)
+    monkeypatch.setattr(suite_benchmark, "reference_seconds", lambda: 1.0)  # seconds of work
     with pytest.raises(SystemExit) as stop:
         suite_benchmark.run_lane("fast")
     assert "fast lane failed (exit 1)" in str(stop.value)
     assert "AssertionError: the reason" in str(stop.value)
+
+
+def test_the_reference_workload_is_timed(repository_script):
+    machine = repository_script("benchmarks/_machine.py")
+    small, larger = machine.reference_seconds(size=10_000), machine.reference_seconds(size=400_000)
+    assert 0 < small < larger
