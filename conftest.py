@@ -7,13 +7,6 @@ import tempfile
 # Keep Keras' config file and TensorFlow's log lines out of the user's home/terminal.
 os.environ.setdefault("KERAS_HOME", os.path.join(tempfile.gettempdir(), "mmkeras-test-keras-home"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-# NumPy's OpenBLAS starts a thread per core and spins while it waits for them. The tests run in
-# two processes on a 2-core machine (pytest-xdist), beside a notebook's kernel or a study's
-# workers, so a waiting thread spins on a busy core: three loads of av_digits (an SVD) took
-# 3.1 s and 4.0 CPU-s beside one busy core, 1.4 s and 1.4 CPU-s with one thread; one test that
-# loads it took 13 s in the full suite against 0.4 s alone. Set here, before NumPy is imported,
-# it holds for the workers and every process they start (inherited).
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
