@@ -81,7 +81,8 @@ def test_a_failed_lane_shows_why(suite_benchmark, monkeypatch, section):
               + "===== 1 passed, 1 error in 9.00s =====\n")
     done = subprocess.CompletedProcess([], 1, stdout=output, stderr="")
     monkeypatch.setattr(suite_benchmark.subprocess, "run", lambda *args, **kwargs: done)
-    monkeypatch.setattr(suite_benchmark, "reference_seconds", lambda: 1.0)  # the real one runs for seconds
+    # The real reference workload runs for seconds.
+    monkeypatch.setattr(suite_benchmark, "reference_seconds", lambda: 1.0)
     with pytest.raises(SystemExit) as stop:
         suite_benchmark.run_lane("fast")
     assert "fast lane failed (exit 1)" in str(stop.value)
